@@ -1,0 +1,139 @@
+import CredentialVaultCore
+import Foundation
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The headless fallback: one versioned JSON document, `credentials.json`, in the app's
+/// directory, protected by its 0700/0600 modes only (secrets are not encrypted).
+///
+/// Every write is a read-modify-write under an exclusive `flock` on `credentials.json.lock`,
+/// landing by atomic rename. Reads refuse unsafe modes, another owner, symlinks and files
+/// that do not parse; a file that does not parse is never treated as empty or overwritten.
+public struct FileBackend: CredentialBackend {
+    public static let name = "file"
+    public static let priority = 10
+    public static let protection = StorageProtection.plaintextFile
+
+    /// The app's directory.
+    public let directory: String
+    /// `<directory>/credentials.json`.
+    public let path: String
+    /// `<directory>/credentials.json.lock`.
+    public let lockPath: String
+    private let lockTimeout: Duration
+
+    public init(context: BackendContext) {
+        self.init(directory: context.directory, lockTimeout: context.lockTimeout)
+    }
+
+    /// A store in `directory`.
+    public init(directory: String, lockTimeout: Duration = .seconds(10)) {
+        self.directory = directory
+        self.path = directory + "/credentials.json"
+        self.lockPath = path + ".lock"
+        self.lockTimeout = lockTimeout
+    }
+
+    /// Available when the directory exists with safe modes, or can be created; and when
+    /// an existing store is safe to read.
+    public func probe(timeout: Duration) async -> BackendAvailability {
+        do {
+            var info = stat()
+            if stat(directory, &info) == 0 {
+                try SecureFileSystem.checkDirectory(directory)
+                if let descriptor = try SecureFileSystem.openForReading(path) { try? descriptor.close() }
+            } else if access(firstExistingAncestor(of: directory), W_OK) != 0 {
+                return .unavailable(reason: "cannot create \(directory): its parent is not writable")
+            }
+            return .available
+        } catch let error as CredentialVaultError {
+            return .unavailable(reason: error.message)
+        } catch {
+            return .unavailable(reason: "\(error)")
+        }
+    }
+
+    public func item(for key: CredentialKey) async throws -> CredentialItem? {
+        try read().entries[key]?.item
+    }
+
+    public func store(_ item: CredentialItem) async throws {
+        try update { document in
+            let now = Date()
+            var stored = item
+            stored.created = document.entries[item.key]?.item.created ?? now
+            stored.modified = now
+            let unknown = document.entries[item.key]?.unknownFields ?? [:]
+            document.entries[item.key] = FileStoreDocument.Entry(item: stored, unknownFields: unknown)
+            return true
+        }
+    }
+
+    public func removeItem(for key: CredentialKey) async throws -> Bool {
+        var removed = false
+        try update { document in
+            removed = document.entries.removeValue(forKey: key) != nil
+            return removed
+        }
+        return removed
+    }
+
+    public func summaries(service: String?) async throws -> [CredentialSummary] {
+        try read().entries.values
+            .filter { service == nil || $0.item.key.service == service }
+            .map(\.item.summary)
+            .sorted { $0.key < $1.key }
+    }
+
+    public func diagnostics() async -> [Diagnostic] {
+        var lines = [Diagnostic("file.directory", directory), Diagnostic("file.path", path)]
+        for (label, target, wanted) in [("file.directory.mode", directory, "700"), ("file.mode", path, "600")] {
+            var info = stat()
+            if lstat(target, &info) == 0 {
+                let mode = String(info.st_mode & 0o7777, radix: 8)
+                let isLink = info.st_mode & S_IFMT == S_IFLNK
+                let owner = SecureFileSystem.userName(info.st_uid) ?? String(info.st_uid)
+                let problem = isLink || info.st_uid != geteuid() || (info.st_mode & 0o077) != 0
+                lines.append(Diagnostic(label, "\(isLink ? "symlink" : mode) owner \(owner)",
+                    nextStep: problem ? (isLink ? "replace the symlink \(target) with the real file" : "run: chown \(SecureFileSystem.userName(geteuid()) ?? "$USER") '\(target)' && chmod \(wanted) '\(target)'") : nil))
+            } else {
+                lines.append(Diagnostic(label, "does not exist yet (created on first write)"))
+            }
+        }
+        return lines
+    }
+
+    // MARK: - Reading and writing
+
+    func read() throws -> FileStoreDocument {
+        var info = stat()
+        guard stat(directory, &info) == 0 else { return FileStoreDocument() }
+        try SecureFileSystem.checkDirectory(directory)
+        guard let descriptor = try SecureFileSystem.openForReading(path) else { return FileStoreDocument() }
+        defer { try? descriptor.close() }
+        return try FileStoreDocument(bytes: SecureFileSystem.readAll(descriptor, path: path), path: path)
+    }
+
+    /// Runs `change` on the current document under the lock and writes the result if it returns true.
+    private func update(_ change: (inout FileStoreDocument) throws -> Bool) throws {
+        try SecureFileSystem.ensureDirectory(directory)
+        let lock = try FileLock(path: lockPath, timeout: lockTimeout)
+        defer { withExtendedLifetime(lock) {} }
+        SecureFileSystem.removeStaleTemporaries(directory: directory, name: "credentials.json")
+        var document = try read()
+        guard try change(&document) else { return }
+        try SecureFileSystem.replaceAtomically(path, with: document.serialized())
+    }
+
+    private func firstExistingAncestor(of path: String) -> String {
+        var current = path
+        while !current.isEmpty, current != "/" {
+            var info = stat()
+            if stat(current, &info) == 0 { return current }
+            current = (current as NSString).deletingLastPathComponent
+        }
+        return "/"
+    }
+}

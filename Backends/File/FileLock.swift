@@ -1,0 +1,63 @@
+import CredentialVaultCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An exclusive `flock` on a lock file beside the store. The lock file is created once,
+/// at 0600, and never unlinked (unlinking a lock file lets two processes hold "the" lock on
+/// different inodes). While held it contains the holder's pid, to name it when another
+/// process gives up waiting.
+final class FileLock {
+    private let fd: Int32
+
+    /// Waits up to `timeout` for the lock.
+    ///
+    /// - Throws: `.timedOut` naming the lock file and the holder's pid; `.permissionDenied`
+    ///   for a symlink or unsafe modes.
+    init(path: String, timeout: Duration) throws {
+        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            if errno == ELOOP { throw SecureFileSystem.symlinkError(path) }
+            throw SecureFileSystem.writeError(path, errno)
+        }
+        var info = stat()
+        do {
+            guard fstat(fd, &info) == 0 else { throw SecureFileSystem.statError(path, errno) }
+            try SecureFileSystem.checkOwnerAndMode(path: path, info: info, allowed: 0o600, fix: "chmod 600")
+            let clock = ContinuousClock()
+            let deadline = clock.now + timeout
+            var pause = Duration.milliseconds(1)
+            while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                guard errno == EWOULDBLOCK || errno == EINTR else { throw SecureFileSystem.writeError(path, errno) }
+                guard clock.now < deadline else {
+                    let holder = FileLock.holder(fd).map { "process \($0)" } ?? "another process"
+                    throw CredentialVaultError(.timedOut,
+                        "gave up after \(timeout.formattedSeconds) waiting for the lock on \(path), held by \(holder); if that process is stuck, stop it and try again")
+                }
+                Thread.sleep(forTimeInterval: pause.seconds)
+                pause = min(pause * 2, .milliseconds(20))
+            }
+        } catch {
+            close(fd)
+            throw error
+        }
+        self.fd = fd
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    private static func holder(_ fd: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { return nil }
+        return Int32(String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    deinit {
+        _ = ftruncate(fd, 0)
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

@@ -1,0 +1,109 @@
+import CredentialVaultCore
+import Foundation
+
+/// The parsed `credentials.json` (format version 1, specified in docs/FORMAT.md).
+///
+/// Fields this version does not know are kept and written back unchanged, so a newer
+/// writer's additions are not lost by an older one.
+struct FileStoreDocument {
+    static let version = 1
+
+    struct Entry {
+        var item: CredentialItem
+        var unknownFields: [String: JSONValue]
+    }
+
+    var entries: [CredentialKey: Entry] = [:]
+    var unknownFields: [String: JSONValue] = [:]
+
+    init() {}
+
+    /// Parses and validates `bytes` read from `path`.
+    ///
+    /// - Throws: `.dataError` naming the path and the line and column, or the item at fault.
+    init(bytes: [UInt8], path: String) throws {
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(bytes)
+        } catch {
+            throw CredentialVaultError(.dataError,
+                "\(path) is not valid JSON (\(error)); it was left unchanged. Fix or restore the file, or move it aside to start empty")
+        }
+        guard case .object(var members) = root else {
+            throw CredentialVaultError(.dataError, "\(path): the document is not a JSON object; it was left unchanged")
+        }
+        guard let versionNumber = members.removeValue(forKey: "version")?.numberValue else {
+            throw CredentialVaultError(.dataError, "\(path): no \"version\" number; it was left unchanged")
+        }
+        guard versionNumber == Double(Self.version) else {
+            throw CredentialVaultError(.dataError,
+                "\(path) has format version \(versionNumber.formatted()); this credvault reads version \(Self.version) only. Use a newer credvault; the file was left unchanged")
+        }
+        guard case .array(let items)? = members.removeValue(forKey: "items") else {
+            throw CredentialVaultError(.dataError, "\(path): no \"items\" array; it was left unchanged")
+        }
+        unknownFields = members
+        for (index, value) in items.enumerated() {
+            let entry = try Self.entry(from: value, path: path, index: index)
+            guard entries[entry.item.key] == nil else {
+                throw CredentialVaultError(.dataError, "\(path): item \(index) repeats service/account \(entry.item.key); the file was left unchanged")
+            }
+            entries[entry.item.key] = entry
+        }
+    }
+
+    private static func entry(from value: JSONValue, path: String, index: Int) throws -> Entry {
+        func bad(_ what: String) -> CredentialVaultError {
+            CredentialVaultError(.dataError, "\(path): item \(index): \(what); the file was left unchanged")
+        }
+        guard case .object(var fields) = value else { throw bad("not an object") }
+        guard let service = fields.removeValue(forKey: "service")?.stringValue,
+              let account = fields.removeValue(forKey: "account")?.stringValue,
+              let key = try? CredentialKey(service: service, account: account) else {
+            throw bad("\"service\" and \"account\" must be non-empty strings")
+        }
+        guard let encoded = fields.removeValue(forKey: "secret")?.stringValue,
+              let secretData = Data(base64Encoded: encoded) else {
+            throw bad("\"secret\" must be a base64 string")
+        }
+        let label = fields.removeValue(forKey: "label")?.stringValue ?? CredentialItem.defaultLabel(for: key)
+        var attributes: [String: String] = [:]
+        if let raw = fields.removeValue(forKey: "attributes") {
+            guard case .object(let pairs) = raw else { throw bad("\"attributes\" must be an object of strings") }
+            for (name, value) in pairs {
+                guard let text = value.stringValue else { throw bad("attribute \"\(name)\" is not a string") }
+                attributes[name] = text
+            }
+        }
+        func date(_ name: String) throws -> Date? {
+            guard let raw = fields.removeValue(forKey: name) else { return nil }
+            guard let text = raw.stringValue, let date = try? Date(text, strategy: .iso8601) else {
+                throw bad("\"\(name)\" must be an RFC 3339 UTC time such as 2026-01-31T12:00:00Z")
+            }
+            return date
+        }
+        let created = try date("created"), modified = try date("modified")
+        let item = CredentialItem(key: key, label: label, attributes: attributes, secret: SecretBytes(secretData),
+                                  created: created, modified: modified)
+        return Entry(item: item, unknownFields: fields)
+    }
+
+    /// The document as the bytes to write: pretty-printed, keys and items sorted.
+    func serialized() -> [UInt8] {
+        var root = unknownFields
+        root["version"] = .number(Double(Self.version))
+        root["items"] = .array(entries.keys.sorted().map { key in
+            let entry = entries[key]!
+            var fields = entry.unknownFields
+            fields["service"] = .string(key.service)
+            fields["account"] = .string(key.account)
+            fields["label"] = .string(entry.item.label)
+            if !entry.item.attributes.isEmpty { fields["attributes"] = .object(entry.item.attributes.mapValues { .string($0) }) }
+            fields["secret"] = .string(entry.item.secret.withUnsafeBytes { Data($0).base64EncodedString() })
+            if let created = entry.item.created { fields["created"] = .string(created.formatted(.iso8601)) }
+            if let modified = entry.item.modified { fields["modified"] = .string(modified.formatted(.iso8601)) }
+            return .object(fields)
+        })
+        return Array((JSONValue.object(root).serialized(pretty: true) + "\n").utf8)
+    }
+}

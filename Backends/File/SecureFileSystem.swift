@@ -1,0 +1,182 @@
+import CredentialVaultCore
+import Foundation
+import SystemPackage
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The few file-system operations the file backend needs, each checking ownership and
+/// modes the way ssh does, and each failing with a message that names the path and the
+/// command that fixes it. All raw system calls of the backend are here.
+enum SecureFileSystem {
+    /// Creates `directory` (and missing parents) if needed, the last component at mode 0700,
+    /// then checks it.
+    static func ensureDirectory(_ directory: String) throws {
+        var info = stat()
+        if stat(directory, &info) != 0 {
+            guard errno == ENOENT else { throw statError(directory, errno) }
+            let parent = (directory as NSString).deletingLastPathComponent
+            if !parent.isEmpty, parent != directory, stat(parent, &info) != 0 {
+                do {
+                    try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true,
+                                                            attributes: [.posixPermissions: 0o700])
+                } catch {
+                    throw CredentialVaultError(.cannotWrite, "cannot create directory \(parent): check that its parent is writable", cause: error)
+                }
+            }
+            if mkdir(directory, 0o700) != 0, errno != EEXIST {
+                throw CredentialVaultError(.cannotWrite,
+                    "cannot create directory \(directory): \(String(cString: strerror(errno))); check that its parent is writable")
+            }
+            _ = chmod(directory, 0o700) // umask may have removed bits; never adds any
+        }
+        try checkDirectory(directory)
+    }
+
+    /// Refuses a directory that is not a directory, is owned by another user, or is open to group or others.
+    static func checkDirectory(_ directory: String) throws {
+        var info = stat()
+        guard stat(directory, &info) == 0 else { throw statError(directory, errno) }
+        guard info.st_mode & S_IFMT == S_IFDIR else {
+            throw CredentialVaultError(.permissionDenied, "\(directory) is not a directory; move it aside so credvault can create its directory")
+        }
+        try checkOwnerAndMode(path: directory, info: info, allowed: 0o700, fix: "chmod 700")
+    }
+
+    /// Refuses a file owned by another user or with group/other permission bits.
+    static func checkOwnerAndMode(path: String, info: stat, allowed: mode_t, fix: String) throws {
+        let uid = geteuid()
+        guard info.st_uid == uid else {
+            let user = userName(uid) ?? String(uid)
+            throw CredentialVaultError(.permissionDenied,
+                "\(path) is owned by uid \(info.st_uid), not by you (\(user)); nothing was read or written. If it is yours, run: chown \(user) '\(path)'")
+        }
+        let mode = info.st_mode & 0o7777
+        guard mode & ~allowed == 0 else {
+            throw CredentialVaultError(.permissionDenied,
+                "\(path) has mode \(String(mode, radix: 8)), which lets other users in; nothing was read or written. Run: \(fix) '\(path)'")
+        }
+    }
+
+    /// Opens an existing regular file for reading without following a symlink, and checks it.
+    /// Returns `nil` when the file does not exist.
+    static func openForReading(_ path: String) throws -> FileDescriptor? {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        if fd < 0 {
+            let code = errno
+            if code == ENOENT { return nil }
+            if code == ELOOP { throw symlinkError(path) }
+            if code == EACCES { throw CredentialVaultError(.permissionDenied, "cannot read \(path): permission denied; check its owner and mode (ls -l '\(path)')") }
+            throw CredentialVaultError(.internal, "cannot open \(path): \(String(cString: strerror(code)))")
+        }
+        let descriptor = FileDescriptor(rawValue: fd)
+        do {
+            try checkRegularFile(descriptor, path: path)
+            return descriptor
+        } catch {
+            try? descriptor.close()
+            throw error
+        }
+    }
+
+    static func checkRegularFile(_ descriptor: FileDescriptor, path: String) throws {
+        var info = stat()
+        guard fstat(descriptor.rawValue, &info) == 0 else { throw statError(path, errno) }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            throw CredentialVaultError(.permissionDenied, "\(path) is not a regular file; move it aside")
+        }
+        try checkOwnerAndMode(path: path, info: info, allowed: 0o600, fix: "chmod 600")
+    }
+
+    /// Reads the whole file.
+    static func readAll(_ descriptor: FileDescriptor, path: String) throws -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count: Int
+            do {
+                count = try chunk.withUnsafeMutableBytes { try descriptor.read(into: $0, retryOnInterrupt: true) }
+            } catch {
+                throw CredentialVaultError(.internal, "cannot read \(path): \(error)", cause: error)
+            }
+            if count == 0 { return result }
+            result.append(contentsOf: chunk[..<count])
+        }
+    }
+
+    /// Writes `bytes` to a new temporary file beside `path` (created O_EXCL at 0600), flushes
+    /// it, renames it over `path` and flushes the directory: the file is the old one or the
+    /// new one, never a mix. On failure the temporary file is removed and `path` is untouched.
+    static func replaceAtomically(_ path: String, with bytes: [UInt8]) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        let name = (path as NSString).lastPathComponent
+        let temporary = "\(directory)/.\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw writeError(path, errno) }
+        let descriptor = FileDescriptor(rawValue: fd)
+        do {
+            do {
+                _ = try bytes.withUnsafeBytes { try descriptor.writeAll($0) }
+            } catch let error as Errno {
+                throw writeError(path, error.rawValue)
+            }
+            guard fchmod(fd, 0o600) == 0, fsync(fd) == 0 else { throw writeError(path, errno) }
+            try descriptor.close()
+        } catch {
+            try? descriptor.close()
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw writeError(path, code)
+        }
+        syncDirectory(directory)
+    }
+
+    /// Flushes a directory's entries (fsync on the directory).
+    static func syncDirectory(_ directory: String) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
+    }
+
+    /// Removes temporary files a killed writer left behind. Call only while holding the lock.
+    static func removeStaleTemporaries(directory: String, name: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        for entry in names where entry.hasPrefix(".\(name).") && entry.hasSuffix(".tmp") {
+            unlink("\(directory)/\(entry)")
+        }
+    }
+
+    static func writeError(_ path: String, _ code: Int32) -> CredentialVaultError {
+        let reason = String(cString: strerror(code))
+        let advice: String
+        switch code {
+        case ENOSPC, EDQUOT: advice = "free some space on that file system and try again"
+        case EROFS: advice = "the file system is read-only; remount it read-write or set the app's HOME variable to a writable directory"
+        case EACCES, EPERM: advice = "check that you can write to its directory"
+        default: advice = "check the file system"
+        }
+        return CredentialVaultError(.cannotWrite, "cannot write \(path): \(reason); \(advice). The previous contents are intact")
+    }
+
+    static func symlinkError(_ path: String) -> CredentialVaultError {
+        CredentialVaultError(.permissionDenied,
+            "\(path) is a symbolic link, which credvault refuses to follow; nothing was read or written. Replace it with the real file: mv \"$(readlink -f '\(path)')\" '\(path)'")
+    }
+
+    static func statError(_ path: String, _ code: Int32) -> CredentialVaultError {
+        if code == EACCES {
+            return CredentialVaultError(.permissionDenied, "cannot examine \(path): permission denied; check the modes of its parent directories")
+        }
+        return CredentialVaultError(.internal, "cannot examine \(path): \(String(cString: strerror(code)))")
+    }
+
+    static func userName(_ uid: uid_t) -> String? {
+        guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }
+        return String(cString: name)
+    }
+}

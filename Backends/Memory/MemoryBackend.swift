@@ -1,0 +1,43 @@
+import CredentialVaultCore
+import Foundation
+
+/// Keeps credentials in this process's memory: for tests and for programs that want a
+/// vault that forgets everything on exit. Never chosen automatically (priority 0).
+public final class MemoryBackend: CredentialBackend, @unchecked Sendable {
+    public static let name = "memory"
+    public static let priority = 0
+    public static let protection = StorageProtection.memory
+
+    private let lock = NSLock()
+    private var items: [CredentialKey: CredentialItem] = [:]
+
+    public init(context: BackendContext) {}
+    /// An empty store, for use outside a vault.
+    public init() {}
+
+    public func probe(timeout: Duration) async -> BackendAvailability { .available }
+
+    public func item(for key: CredentialKey) async throws -> CredentialItem? {
+        lock.withLock { items[key] }
+    }
+
+    public func store(_ item: CredentialItem) async throws {
+        lock.withLock {
+            var stored = item
+            let now = Date()
+            stored.created = items[item.key]?.created ?? now
+            stored.modified = now
+            items[item.key] = stored
+        }
+    }
+
+    public func removeItem(for key: CredentialKey) async throws -> Bool {
+        lock.withLock { items.removeValue(forKey: key) != nil }
+    }
+
+    public func summaries(service: String?) async throws -> [CredentialSummary] {
+        lock.withLock {
+            items.values.filter { service == nil || $0.key.service == service }.map(\.summary).sorted { $0.key < $1.key }
+        }
+    }
+}

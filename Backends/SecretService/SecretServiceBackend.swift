@@ -1,0 +1,169 @@
+import CredentialVaultCore
+import Foundation
+
+/// The freedesktop Secret Service (gnome-keyring, KeePassXC, KWallet's bridge) over D-Bus,
+/// through libsecret.
+///
+/// Items carry the attributes `service`, `username` and `application` (the app name), and
+/// lookups match on `service` + `username` only: secrets stored by Python `keyring` or by
+/// `secret-tool store service S username A` are read back, and ours are visible to them.
+/// Items go to the default collection (alias `default`); no collection is ever created.
+/// Every D-Bus call runs under the vault's deadline and is cancelled when it passes.
+public struct SecretServiceBackend: CredentialBackend {
+    public static let name = "secret-service"
+    public static let priority = 100
+    public static let protection = StorageProtection.keyring
+
+    private let environment: [String: String]
+    private let application: String
+    private let timeout: Duration
+
+    public init(context: BackendContext) {
+        environment = context.environment
+        application = context.app.name
+        timeout = context.callTimeout
+    }
+
+    /// Whether an unlock prompt can be shown: a display, and not an SSH session.
+    var canPrompt: Bool {
+        let hasDisplay = !(environment["DISPLAY"] ?? "").isEmpty || !(environment["WAYLAND_DISPLAY"] ?? "").isEmpty
+        let overSSH = !(environment["SSH_CONNECTION"] ?? "").isEmpty || !(environment["SSH_TTY"] ?? "").isEmpty
+        return hasDisplay && !overSSH
+    }
+
+    /// The session bus address, or why there is none.
+    var busProblem: String? {
+        if let address = environment["DBUS_SESSION_BUS_ADDRESS"], !address.isEmpty { return nil }
+        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty, FileManager.default.fileExists(atPath: runtime + "/bus") { return nil }
+        return "no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus)"
+    }
+
+    public func probe(timeout: Duration) async -> BackendAvailability {
+        if let busProblem { return .unavailable(reason: busProblem) }
+        let unlock = canPrompt
+        do {
+            switch try await call(timeout: timeout, { try LibSecret.defaultCollectionState(unlock: unlock, $0) }) {
+            case .unlocked: return .available
+            case .locked:
+                return .unavailable(reason: unlock ? "keyring is locked and was not unlocked at the prompt" : "keyring is locked")
+            case .noDefaultCollection:
+                return .unavailable(reason: "the keyring has no default collection; create one (for example a 'Login' keyring in Seahorse)")
+            }
+        } catch let error as CredentialVaultError {
+            return .unavailable(reason: error.message)
+        } catch {
+            return .unavailable(reason: "\(error)")
+        }
+    }
+
+    public func item(for key: CredentialKey) async throws -> CredentialItem? {
+        let attributes = ["service": key.service, "username": key.account]
+        let found = try await call { try LibSecret.items(matching: attributes, all: true, loadSecrets: true, $0) }
+        guard let first = found.first else { return nil }
+        guard let secret = first.secret else {
+            throw CredentialVaultError(.unavailable, "the keyring item for \(key) is locked; unlock the keyring (for example with Seahorse) and try again")
+        }
+        return CredentialItem(
+            key: key, label: first.label,
+            attributes: first.attributes.filter { !reservedAttributeNames.contains($0.key) },
+            secret: SecretBytes(secret),
+            created: first.created > 0 ? Date(timeIntervalSince1970: TimeInterval(first.created)) : nil,
+            modified: first.modified > 0 ? Date(timeIntervalSince1970: TimeInterval(first.modified)) : nil)
+    }
+
+    public func store(_ item: CredentialItem) async throws {
+        var attributes = item.attributes
+        attributes["service"] = item.key.service
+        attributes["username"] = item.key.account
+        attributes["application"] = application
+        attributes["xdg:schema"] = "org.freedesktop.Secret.Generic"
+        let fixedAttributes = attributes
+        let bytes = item.secret.copyBytes()
+        let isText = item.secret.utf8String().map { !$0.utf8.contains(0) } ?? false
+        let label = item.label
+        try await call {
+            try LibSecret.store(attributes: fixedAttributes, label: label, secret: bytes,
+                                contentType: isText ? "text/plain" : "application/octet-stream", $0)
+        }
+        // Some gnome-keyring versions accept a store and keep the item without its secret.
+        guard let stored = try await self.item(for: item.key), stored.secret == item.secret else {
+            throw CredentialVaultError(.cannotWrite,
+                "the keyring accepted the secret for \(item.key) but reading it back did not return it; the keyring daemon may be faulty (restart it and try again)")
+        }
+    }
+
+    public func removeItem(for key: CredentialKey) async throws -> Bool {
+        let attributes = ["service": key.service, "username": key.account]
+        return try await call { try LibSecret.clear(matching: attributes, $0) }
+    }
+
+    public func summaries(service: String?) async throws -> [CredentialSummary] {
+        let attributes = service.map { ["service": $0] } ?? [:]
+        let found = try await call { try LibSecret.items(matching: attributes, all: true, loadSecrets: false, $0) }
+        var seen = Set<CredentialKey>()
+        var result: [CredentialSummary] = []
+        for item in found {
+            guard let service = item.attributes["service"], let account = item.attributes["username"],
+                  let key = try? CredentialKey(service: service, account: account), seen.insert(key).inserted else { continue }
+            result.append(CredentialSummary(
+                key: key, label: item.label,
+                attributes: item.attributes.filter { !reservedAttributeNames.contains($0.key) },
+                created: item.created > 0 ? Date(timeIntervalSince1970: TimeInterval(item.created)) : nil,
+                modified: item.modified > 0 ? Date(timeIntervalSince1970: TimeInterval(item.modified)) : nil))
+        }
+        return result.sorted { $0.key < $1.key }
+    }
+
+    public func diagnostics() async -> [Diagnostic] {
+        var lines = [Diagnostic("dbus.session_bus_address", environment["DBUS_SESSION_BUS_ADDRESS"] ?? "(not set)",
+                                nextStep: busProblem.map { _ in "run inside a D-Bus session (log in to a desktop, or use dbus-run-session)" })]
+        lines.append(Diagnostic("secret_service.prompt_possible", canPrompt ? "yes" : "no (no DISPLAY/WAYLAND_DISPLAY, or an SSH session)"))
+        if busProblem == nil {
+            let state: String
+            var step: String?
+            do {
+                switch try await call({ try LibSecret.defaultCollectionState(unlock: false, $0) }) {
+                case .unlocked: state = "unlocked"
+                case .locked:
+                    state = "locked"
+                    step = "unlock the keyring: log in to the desktop, use Seahorse, or run: printf '%s' \"$PASSWORD\" | gnome-keyring-daemon --unlock --replace"
+                case .noDefaultCollection:
+                    state = "no default collection"
+                    step = "create a default keyring (Seahorse: File > New > Password Keyring, then set it as default)"
+                }
+            } catch {
+                state = "error: \(error)"
+                step = "start a Secret Service provider such as gnome-keyring-daemon --start --components=secrets"
+            }
+            lines.append(Diagnostic("secret_service.default_collection", state, nextStep: step))
+        }
+        return lines
+    }
+
+    /// Runs `work` on a thread of its own under the deadline, cancelling it when it passes.
+    private func call<T: Sendable>(timeout: Duration? = nil, _ work: @escaping @Sendable (Cancellation) throws -> T) async throws -> T {
+        let limit = timeout ?? self.timeout
+        let cancellation = Cancellation()
+        let outcome: Result<T, any Error>? = await runBlocking(within: limit, onTimeout: { cancellation.cancel() }) {
+            Result { try work(cancellation) }
+        }
+        let timedOut = CredentialVaultError(.timedOut,
+            "the Secret Service did not answer within \(limit.formattedSeconds); the keyring daemon may be stopped or wedged (restart it, or choose another backend with --backend)")
+        guard let outcome else { throw timedOut }
+        switch outcome {
+        case .success(let value): return value
+        case .failure(let failure as LibSecretFailure):
+            switch failure.kind {
+            case .cancelled: throw timedOut
+            case .serviceUnknown:
+                throw CredentialVaultError(.unavailable,
+                    "no Secret Service provider on the session bus; install and start one (gnome-keyring, KeePassXC) or choose another backend", cause: failure)
+            case .locked:
+                throw CredentialVaultError(.unavailable, "keyring is locked; unlock it and try again", cause: failure)
+            case .noSuchObject, .other:
+                throw CredentialVaultError(.unavailable, "the Secret Service refused the request: \(failure.message)", cause: failure)
+            }
+        case .failure(let error): throw error
+        }
+    }
+}

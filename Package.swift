@@ -1,0 +1,79 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "credential-vault",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "CredentialVault", targets: ["CredentialVault"]),
+        .library(name: "CredentialVaultCore", targets: ["CredentialVaultCore"]),
+        .executable(name: "credvault", targets: ["credvault"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // libsecret + GLib from the distribution; shim.h holds the static const SecretSchema
+        // and the small helpers Swift cannot express (variadic calls, GHashTable walking).
+        .systemLibrary(
+            name: "CLibSecret",
+            path: "Sources/CLibSecret",
+            pkgConfig: "libsecret-1",
+            providers: [.apt(["libsecret-1-dev", "libglib2.0-dev"])]
+        ),
+        .target(
+            name: "CredentialVaultCore",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/CredentialVaultCore",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "MemoryBackend",
+            dependencies: ["CredentialVaultCore"],
+            path: "Backends/Memory",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "FileBackend",
+            dependencies: [
+                "CredentialVaultCore",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            path: "Backends/File",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "SecretServiceBackend",
+            dependencies: ["CredentialVaultCore", "CLibSecret"],
+            path: "Backends/SecretService",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CredentialVault",
+            dependencies: ["CredentialVaultCore", "MemoryBackend", "FileBackend", "SecretServiceBackend"],
+            path: "Sources/CredentialVault",
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "credvault",
+            dependencies: [
+                "CredentialVault",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/credvault",
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "CredentialVaultTests",
+            dependencies: ["CredentialVault"],
+            path: "Tests/CredentialVaultTests",
+            swiftSettings: strict
+        ),
+    ]
+)

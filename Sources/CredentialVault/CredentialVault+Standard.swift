@@ -1,0 +1,24 @@
+@_exported import CredentialVaultCore
+import FileBackend
+import MemoryBackend
+import SecretServiceBackend
+
+extension BackendRegistry {
+    /// The backends CredentialVault ships: `secret-service` (priority 100), `file` (10,
+    /// the plaintext fallback) and `memory` (0: only by name).
+    public static var standard: BackendRegistry {
+        var registry = BackendRegistry()
+        registry.register(SecretServiceBackend.self)
+        registry.register(FileBackend.self)
+        registry.register(MemoryBackend.self)
+        return registry
+    }
+}
+
+extension CredentialVault {
+    /// Opens the vault of `app` with the standard backends, choosing one automatically unless
+    /// `options`, `<APP>_BACKEND` or the config file names one.
+    public static func open(app: String = "credvault", options: VaultOptions = VaultOptions()) async throws -> CredentialVault {
+        try await open(app: AppProfile(app), registry: .standard, options: options)
+    }
+}

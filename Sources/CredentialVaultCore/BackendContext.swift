@@ -1,0 +1,50 @@
+import Foundation
+
+/// Everything a backend may read about the vault it serves.
+public struct BackendContext: Sendable {
+    /// The app, which names directories, items and environment variables.
+    public let app: AppProfile
+    /// The environment to read (the process environment unless a caller passes another).
+    public let environment: [String: String]
+    /// The app's directory: `$<APP>_HOME`, else `$XDG_CONFIG_HOME/<app>`, else `~/.config/<app>`.
+    public let directory: String
+    /// The parsed config file.
+    public let configuration: VaultConfiguration
+    /// The deadline for each probe and each call to an external service.
+    public let callTimeout: Duration
+    /// How long a file write waits for another process's lock.
+    public let lockTimeout: Duration
+
+    public init(app: AppProfile, environment: [String: String], directory: String,
+                configuration: VaultConfiguration, callTimeout: Duration, lockTimeout: Duration) {
+        self.app = app
+        self.environment = environment
+        self.directory = directory
+        self.configuration = configuration
+        self.callTimeout = callTimeout
+        self.lockTimeout = lockTimeout
+    }
+
+    /// Resolves the app directory from `environment` without touching the disk.
+    public static func directory(for app: AppProfile, environment: [String: String]) throws -> String {
+        let homeVariable = app.variable("HOME")
+        if let explicit = environment[homeVariable], !explicit.isEmpty {
+            guard explicit.hasPrefix("/") else {
+                throw CredentialVaultError(.configuration, "\(homeVariable)=\(explicit) is not an absolute path; set it to an absolute directory")
+            }
+            return explicit
+        }
+        if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") {
+            return xdg + "/" + app.name
+        }
+        guard let home = environment["HOME"].flatMap({ $0.isEmpty ? nil : $0 }) ?? userHomeFromPasswd() else {
+            throw CredentialVaultError(.configuration, "cannot find a home directory: set HOME or \(homeVariable)")
+        }
+        return home + "/.config/" + app.name
+    }
+
+    private static func userHomeFromPasswd() -> String? {
+        guard let entry = getpwuid(geteuid()), let dir = entry.pointee.pw_dir else { return nil }
+        return String(cString: dir)
+    }
+}

@@ -1,0 +1,31 @@
+/// The backends a vault can choose from.
+///
+/// ```swift
+/// var registry = BackendRegistry.standard   // from the CredentialVault module
+/// registry.register(MyBackend.self)
+/// let vault = try await CredentialVault.open(app: "myapp", registry: registry)
+/// ```
+public struct BackendRegistry: Sendable {
+    private(set) public var backends: [any CredentialBackend.Type] = []
+
+    public init() {}
+
+    /// Adds a backend type, replacing any registered under the same name.
+    public mutating func register(_ backend: any CredentialBackend.Type) {
+        backends.removeAll { $0.name == backend.name }
+        backends.append(backend)
+    }
+
+    /// The backend registered under `name`, if any.
+    public func backend(named name: String) -> (any CredentialBackend.Type)? {
+        backends.first { $0.name == name }
+    }
+
+    /// Every registered name, highest priority first.
+    public var names: [String] { byPriority.map { $0.name } }
+
+    /// Registered backends, highest priority first (ties broken by name).
+    public var byPriority: [any CredentialBackend.Type] {
+        backends.sorted { ($0.priority, $1.name) > ($1.priority, $0.name) }
+    }
+}

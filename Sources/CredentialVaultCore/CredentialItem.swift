@@ -1,0 +1,57 @@
+import Foundation
+
+/// One stored credential: its key, a label people read, extra attributes, and the secret.
+public struct CredentialItem: Sendable, Equatable, CustomStringConvertible {
+    public var key: CredentialKey
+    /// A human-readable label (shown by Seahorse and `credvault list`).
+    public var label: String
+    /// Extra string attributes; `service`, `username` and `application` are reserved.
+    public var attributes: [String: String]
+    public var secret: SecretBytes
+    /// When the item was first stored, where the backend records it.
+    public var created: Date?
+    /// When the item was last stored, where the backend records it.
+    public var modified: Date?
+
+    public init(key: CredentialKey, label: String? = nil, attributes: [String: String] = [:],
+                secret: SecretBytes, created: Date? = nil, modified: Date? = nil) {
+        self.key = key
+        self.label = label ?? CredentialItem.defaultLabel(for: key)
+        self.attributes = attributes
+        self.secret = secret
+        self.created = created
+        self.modified = modified
+    }
+
+    /// The label used when none is given: "Password for ACCOUNT on SERVICE", as Python keyring writes it.
+    public static func defaultLabel(for key: CredentialKey) -> String {
+        "Password for '\(key.account)' on '\(key.service)'"
+    }
+
+    /// What can be listed without the secret.
+    public var summary: CredentialSummary {
+        CredentialSummary(key: key, label: label, attributes: attributes, created: created, modified: modified)
+    }
+
+    public var description: String { "CredentialItem(\(key), label: \(label), secret: redacted)" }
+}
+
+/// A credential as `list` shows it: everything but the secret.
+public struct CredentialSummary: Sendable, Equatable {
+    public var key: CredentialKey
+    public var label: String
+    public var attributes: [String: String]
+    public var created: Date?
+    public var modified: Date?
+
+    public init(key: CredentialKey, label: String, attributes: [String: String] = [:], created: Date? = nil, modified: Date? = nil) {
+        self.key = key
+        self.label = label
+        self.attributes = attributes
+        self.created = created
+        self.modified = modified
+    }
+}
+
+/// Attribute names a caller may not set, because the backends use them to key items.
+public let reservedAttributeNames: Set<String> = ["service", "username", "application", "xdg:schema"]

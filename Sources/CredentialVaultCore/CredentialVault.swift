@@ -1,0 +1,98 @@
+import Foundation
+
+/// The façade a Swift program uses: one call chooses a backend, then store, read, delete
+/// and list credentials.
+///
+/// ```swift
+/// import CredentialVault
+/// let vault = try await CredentialVault.open(app: "myapp")
+/// try await vault.store(SecretBytes(utf8: "hunter2"), service: "api.example.com", account: "alice")
+/// let secret = try await vault.secret(service: "api.example.com", account: "alice")
+/// print(vault.selection.explanation)
+/// ```
+public final class CredentialVault: Sendable {
+    /// Which backend was chosen, how, and what every probe said.
+    public let selection: BackendSelection
+    /// The app, directory and environment the vault uses.
+    public let context: BackendContext
+    /// The chosen backend.
+    public let backend: any CredentialBackend
+    private let notice: @Sendable (BackendSelection) -> Void
+    private let noticeGiven = LockedFlag()
+
+    /// Chooses a backend from `registry` (see ``VaultSelector/select()``) and opens the vault.
+    public static func open(app: AppProfile, registry: BackendRegistry, options: VaultOptions = VaultOptions()) async throws -> CredentialVault {
+        let selector = try VaultSelector(app: app, registry: registry, options: options)
+        let (selection, backend) = try await selector.select()
+        return CredentialVault(selection: selection, context: selector.context, backend: backend, notice: options.plaintextFallbackNotice)
+    }
+
+    /// Wraps an already chosen backend.
+    public init(selection: BackendSelection, context: BackendContext, backend: any CredentialBackend,
+                notice: @escaping @Sendable (BackendSelection) -> Void = VaultOptions.logFallback) {
+        self.selection = selection
+        self.context = context
+        self.backend = backend
+        self.notice = notice
+    }
+
+    /// Stores `secret` under `service` and `account`, replacing any earlier one.
+    public func store(_ secret: SecretBytes, service: String, account: String,
+                      label: String? = nil, attributes: [String: String] = [:]) async throws {
+        let key = try CredentialKey(service: service, account: account)
+        if let reserved = attributes.keys.first(where: { reservedAttributeNames.contains($0) }) {
+            throw CredentialVaultError(.usage, "attribute '\(reserved)' is reserved; use another name")
+        }
+        try await store(CredentialItem(key: key, label: label, attributes: attributes, secret: secret))
+    }
+
+    /// Stores a whole item, replacing any item with the same key.
+    public func store(_ item: CredentialItem) async throws {
+        if selection.isPlaintextFallback, noticeGiven.setOnce() { notice(selection) }
+        try await backend.store(item)
+    }
+
+    /// The secret stored under `service` and `account`.
+    ///
+    /// - Throws: ``CredentialVaultError`` with ``CredentialVaultError/Code/notFound`` when there is none.
+    public func secret(service: String, account: String) async throws -> SecretBytes {
+        try await item(service: service, account: account).secret
+    }
+
+    /// The whole item stored under `service` and `account`.
+    public func item(service: String, account: String) async throws -> CredentialItem {
+        let key = try CredentialKey(service: service, account: account)
+        guard let item = try await backend.item(for: key) else {
+            throw CredentialVaultError(.notFound, "no credential for service '\(service)' and account '\(account)' in backend \(selection.backend)")
+        }
+        return item
+    }
+
+    /// Deletes the item under `service` and `account`.
+    ///
+    /// - Throws: ``CredentialVaultError/Code/notFound`` when there was none.
+    public func delete(service: String, account: String) async throws {
+        let key = try CredentialKey(service: service, account: account)
+        guard try await backend.removeItem(for: key) else {
+            throw CredentialVaultError(.notFound, "no credential for service '\(service)' and account '\(account)' in backend \(selection.backend)")
+        }
+    }
+
+    /// Every item, or those of `service`, without secrets.
+    public func list(service: String? = nil) async throws -> [CredentialSummary] {
+        try await backend.summaries(service: service)
+    }
+}
+
+/// A flag that is set once, across threads.
+final class LockedFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var isSet = false
+    /// Sets the flag; returns true only for the first caller.
+    func setOnce() -> Bool {
+        lock.lock(); defer { lock.unlock() }
+        if isSet { return false }
+        isSet = true
+        return true
+    }
+}

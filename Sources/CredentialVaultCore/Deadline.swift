@@ -1,0 +1,72 @@
+import Foundation
+
+/// Resumes a continuation exactly once, whichever of several racers gets there first.
+private final class OnceResumer<T: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<T?, Never>?
+
+    init(_ continuation: CheckedContinuation<T?, Never>) { self.continuation = continuation }
+
+    /// Returns whether this call was the one that resumed.
+    @discardableResult
+    func resume(_ value: T?) -> Bool {
+        lock.lock()
+        let pending = continuation
+        continuation = nil
+        lock.unlock()
+        pending?.resume(returning: value)
+        return pending != nil
+    }
+}
+
+/// Runs `operation` and returns its result, or `nil` when it has not finished within `timeout`.
+///
+/// Unlike a task group, this returns at the deadline even if `operation` ignores
+/// cancellation (it is cancelled, and left to finish on its own).
+package func firstResult<T: Sendable>(
+    within timeout: Duration,
+    _ operation: @escaping @Sendable () async -> T
+) async -> T? {
+    await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+        let resumer = OnceResumer(continuation)
+        let work = Task { resumer.resume(await operation()) }
+        Task {
+            try? await Task.sleep(for: timeout)
+            if resumer.resume(nil) { work.cancel() }
+        }
+    }
+}
+
+/// Runs blocking `work` on a thread of its own and returns its result, or `nil` when it has
+/// not finished within `timeout`; then `onTimeout` is called (to cancel the blocked call)
+/// and the thread is left to finish on its own.
+package func runBlocking<T: Sendable>(
+    within timeout: Duration,
+    onTimeout: @escaping @Sendable () -> Void = {},
+    _ work: @escaping @Sendable () -> T
+) async -> T? {
+    await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+        let resumer = OnceResumer(continuation)
+        let thread = Thread { resumer.resume(work()) }
+        thread.stackSize = 1 << 20
+        thread.start()
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+            if resumer.resume(nil) { onTimeout() }
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    package var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+
+    /// Formats as "2 s" or "0.25 s".
+    package var formattedSeconds: String {
+        let value = seconds
+        if value == value.rounded() { return "\(Int(value)) s" }
+        return String(format: "%.2f s", value)
+    }
+}

@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The bytes of one secret: binary-safe, never printed.
+///
+/// `description`, `debugDescription` and reflection show only the length, so a secret
+/// that ends up in a log line, an error message or `print` stays out of it. The storage
+/// is wiped when the last copy is released. (Keys and passphrases, which must not be
+/// swapped out, use the libsodium-backed buffer of the crypto layer instead.)
+public struct SecretBytes: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    private let storage: Storage
+
+    /// Wraps a copy of `bytes`.
+    public init<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
+        storage = Storage(Array(bytes))
+    }
+
+    /// The UTF-8 bytes of `text`.
+    public init(utf8 text: String) {
+        storage = Storage(Array(text.utf8))
+    }
+
+    /// The number of bytes.
+    public var count: Int { storage.bytes.count }
+    /// Whether the secret has no bytes.
+    public var isEmpty: Bool { storage.bytes.isEmpty }
+
+    /// Calls `body` with the bytes; do not let the buffer escape.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try storage.bytes.withUnsafeBytes(body)
+    }
+
+    /// A copy of the bytes as an array. The copy is not wiped automatically: prefer `withUnsafeBytes`.
+    public func copyBytes() -> [UInt8] { storage.bytes }
+
+    /// The bytes as a string when they are valid UTF-8, else `nil`.
+    public func utf8String() -> String? {
+        storage.bytes.withUnsafeBufferPointer { buffer in
+            var iterator = buffer.makeIterator()
+            var decoder = UTF8()
+            var result = String.UnicodeScalarView()
+            while true {
+                switch decoder.decode(&iterator) {
+                case .scalarValue(let scalar): result.append(scalar)
+                case .emptyInput: return String(result)
+                case .error: return nil
+                }
+            }
+        }
+    }
+
+    public var description: String { "SecretBytes(\(count) bytes, redacted)" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: ["count": count], displayStyle: .struct) }
+
+    /// Compares in time that depends only on the lengths.
+    public static func == (lhs: SecretBytes, rhs: SecretBytes) -> Bool {
+        let a = lhs.storage.bytes, b = rhs.storage.bytes
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+
+    private final class Storage: @unchecked Sendable {
+        // Written once in init, wiped once in deinit; never mutated in between.
+        var bytes: [UInt8]
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        deinit {
+            let count = bytes.count
+            bytes.withUnsafeMutableBytes { buffer in
+                if let base = buffer.baseAddress { explicit_bzero(base, count) }
+            }
+        }
+    }
+}

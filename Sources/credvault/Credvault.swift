@@ -1,0 +1,17 @@
+import ArgumentParser
+import CredentialVault
+
+struct Credvault: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "credvault",
+        abstract: "Keep credentials in the Secret Service keyring, or a hardened 0600 file when there is none.",
+        discussion: """
+        Secrets are read from standard input or a no-echo prompt, never from arguments.
+        Exit codes: 0 ok, 1 not found, 64 usage, 65 data error, 69 unavailable or locked, \
+        70 internal, 73 cannot write, 75 timed out, 77 permissions, 78 configuration.
+        """,
+        version: "0.1.0",
+        subcommands: [SetCommand.self, GetCommand.self, DeleteCommand.self, ListCommand.self,
+                      BackendsCommand.self, DoctorCommand.self]
+    )
+}

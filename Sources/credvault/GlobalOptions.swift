@@ -1,0 +1,68 @@
+import ArgumentParser
+import CredentialVault
+import Foundation
+
+/// Options every verb accepts, before or after the verb.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: "Use this backend instead of choosing one (see `credvault backends`).")
+    var backend: String?
+
+    @Option(help: "The app whose credentials to use; sets the directory and the <APP>_ variable prefix.")
+    var app: String = "credvault"
+
+    @Flag(help: "Print one JSON document.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Do not print warnings (such as the plaintext fallback notice).")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Say which backend was chosen and why.")
+    var verbose = false
+
+    static let valued: Set<String> = ["--backend", "--app"]
+    static let flags: Set<String> = ["--json", "--quiet", "-q", "--verbose", "-v"]
+
+    /// Moves global options that precede the verb to just after it.
+    static func movingGlobalOptionsAfterVerb(_ arguments: [String]) -> [String] {
+        var moved: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            let name = argument.split(separator: "=", maxSplits: 1).first.map(String.init) ?? argument
+            if valued.contains(name) {
+                moved.append(argument)
+                if !argument.contains("="), index + 1 < arguments.count { moved.append(arguments[index + 1]); index += 1 }
+            } else if flags.contains(argument) {
+                moved.append(argument)
+            } else {
+                break
+            }
+            index += 1
+        }
+        guard index < arguments.count, !moved.isEmpty else { return arguments }
+        return [arguments[index]] + moved + arguments[(index + 1)...]
+    }
+
+    var appProfile: AppProfile {
+        get throws { try AppProfile(app) }
+    }
+
+    /// Vault options from these flags; the fallback notice goes to stderr unless --quiet.
+    func vaultOptions(probeEveryBackend: Bool = false) throws -> VaultOptions {
+        var options = VaultOptions(backend: backend)
+        options.probeEveryBackend = probeEveryBackend
+        let quiet = self.quiet
+        let app = try appProfile
+        options.plaintextFallbackNotice = { selection in
+            if !quiet { Terminal.warn(VaultOptions.fallbackWarning(for: selection, app: app)) }
+        }
+        return options
+    }
+
+    /// Opens the vault, reporting the selection when --verbose.
+    func openVault() async throws -> CredentialVault {
+        let vault = try await CredentialVault.open(app: appProfile, registry: .standard, options: vaultOptions())
+        if verbose { Terminal.note("backend: \(vault.selection.explanation)") }
+        return vault
+    }
+}

@@ -1,0 +1,152 @@
+import ArgumentParser
+import CredentialVault
+import Foundation
+
+/// What `backends` and `doctor` report: every candidate probed, and the selection or why none.
+struct Survey {
+    let selector: VaultSelector
+    let candidates: [BackendSelection.Candidate]
+    let selection: Result<BackendSelection, CredentialVaultError>
+
+    static func take(_ options: GlobalOptions) async throws -> Survey {
+        let selector = try VaultSelector(app: options.appProfile, registry: .standard, options: options.vaultOptions(probeEveryBackend: true))
+        let candidates = try await selector.survey()
+        let selection: Result<BackendSelection, CredentialVaultError>
+        do {
+            selection = .success(try await selector.select().0)
+        } catch let error as CredentialVaultError {
+            selection = .failure(error)
+        }
+        return Survey(selector: selector, candidates: candidates, selection: selection)
+    }
+
+    var selectedName: String? { try? selection.get().backend }
+
+    func candidatesJSON() -> JSONValue {
+        .array(candidates.map { candidate in
+            var fields: [String: JSONValue] = [
+                "name": .string(candidate.name), "priority": .number(Double(candidate.priority)),
+                "protection": .string(candidate.protection.rawValue),
+                "selected": .bool(candidate.name == selectedName),
+                "automatic": .bool(candidate.priority > 0),
+            ]
+            switch candidate.verdict {
+            case .available?: fields["verdict"] = .string("available")
+            case .unavailable(let reason)?: fields["verdict"] = .string("unavailable"); fields["reason"] = .string(reason)
+            case nil: fields["verdict"] = .string("not probed")
+            }
+            if let elapsed = candidate.elapsed { fields["probe_ms"] = .number((elapsed.seconds * 1000).rounded()) }
+            return .object(fields)
+        })
+    }
+
+    func selectionJSON() -> JSONValue {
+        switch selection {
+        case .success(let selection):
+            return .object(["backend": .string(selection.backend), "source": .string(selection.source.description),
+                            "plaintext_fallback": .bool(selection.isPlaintextFallback), "explanation": .string(selection.explanation)])
+        case .failure(let error):
+            return .object(["backend": .null, "error": .string(error.message), "exit_status": .number(Double(error.code.exitStatus))])
+        }
+    }
+
+    func candidatesTable() -> String {
+        let rows = [["BACKEND", "PRIORITY", "PROTECTION", "VERDICT", "REASON"]] + candidates.map { candidate in
+            let marker = candidate.name == selectedName ? "* " : "  "
+            let verdict: String, reason: String
+            switch candidate.verdict {
+            case .available?: verdict = "available"; reason = candidate.priority > 0 ? "" : "chosen only by name"
+            case .unavailable(let why)?: verdict = "unavailable"; reason = why
+            case nil: verdict = "not probed"; reason = ""
+            }
+            return [marker + candidate.name, String(candidate.priority), candidate.protection.rawValue, verdict, reason]
+        }
+        var text = Table.render(rows)
+        switch selection {
+        case .success(let selection): text += "selected: \(selection.explanation)\n"
+        case .failure(let error): text += "selected: none: \(error.message)\n"
+        }
+        return text
+    }
+}
+
+struct BackendsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backends", abstract: "List every registered backend with its priority, verdict and reason, and which is selected.")
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            let survey = try await Survey.take(options)
+            if options.json {
+                Terminal.write(JSONValue.object(["backends": survey.candidatesJSON(), "selection": survey.selectionJSON()]).serialized() + "\n")
+            } else {
+                Terminal.write(survey.candidatesTable())
+            }
+            if case .failure(let error) = survey.selection { throw ExitCode(error.code.exitStatus) }
+        }
+    }
+}
+
+struct DoctorCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "doctor", abstract: "Check every backend, paths, permissions and configuration, with a next step for each problem.")
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            let survey = try await Survey.take(options)
+            let context = survey.selector.context
+            var facts: [Diagnostic] = [
+                Diagnostic("app", context.app.name),
+                Diagnostic("app.directory", context.directory),
+                Diagnostic("config.file", context.configuration.path ?? "\(context.directory)/config (not present)"),
+                Diagnostic("probe_timeout", context.callTimeout.formattedSeconds),
+                Diagnostic("plaintext_fallback", survey.selector.fallbackPolicy.rawValue),
+            ]
+            for variable in ["BACKEND", "HOME", "NO_PLAINTEXT_FALLBACK", "PROBE_TIMEOUT", "LOCK_TIMEOUT"] {
+                let name = context.app.variable(variable)
+                if let value = context.environment[name] { facts.append(Diagnostic("env.\(name)", value)) }
+            }
+            for type in survey.selector.registry.byPriority {
+                let backend = try type.init(context: context)
+                facts += await backend.diagnostics()
+            }
+            for candidate in survey.candidates {
+                if case .unavailable(let reason)? = candidate.verdict, candidate.priority > 0 {
+                    facts.append(Diagnostic("backend.\(candidate.name)", "unavailable: \(reason)", nextStep: nextStep(for: candidate.name, reason: reason)))
+                }
+            }
+            if case .success(let selection) = survey.selection, selection.isPlaintextFallback {
+                facts.append(Diagnostic("selection", "plaintext file fallback",
+                    nextStep: "secrets are protected only by file modes; unlock or start a keyring, or set \(context.app.variable("NO_PLAINTEXT_FALLBACK"))=1 to refuse"))
+            }
+            if options.json {
+                Terminal.write(JSONValue.object([
+                    "backends": survey.candidatesJSON(), "selection": survey.selectionJSON(),
+                    "checks": .array(facts.map { fact in
+                        var fields: [String: JSONValue] = ["name": .string(fact.name), "value": .string(fact.value)]
+                        if let step = fact.nextStep { fields["next_step"] = .string(step) }
+                        return .object(fields)
+                    }),
+                ]).serialized() + "\n")
+            } else {
+                var text = survey.candidatesTable() + "\n"
+                text += Table.render(facts.map { [$0.name, $0.value] })
+                let steps = facts.compactMap { fact in fact.nextStep.map { "- \(fact.name): \($0)" } }
+                text += steps.isEmpty ? "\nno problems found\n" : "\nnext steps:\n" + steps.joined(separator: "\n") + "\n"
+                Terminal.write(text)
+            }
+        }
+    }
+
+    private func nextStep(for backend: String, reason: String) -> String {
+        if reason.contains("locked") { return "unlock the keyring (log in to the desktop or use Seahorse); over SSH, use --backend file or unlock with gnome-keyring-daemon --unlock" }
+        if reason.contains("D-Bus") { return "run inside a D-Bus session: log in to a desktop, or start one with dbus-run-session" }
+        if reason.contains("did not answer") { return "restart the keyring daemon (it may be stopped or wedged)" }
+        if reason.contains("provider") { return "install and start a Secret Service provider (apt install gnome-keyring)" }
+        return "see the reason above"
+    }
+}

@@ -1,0 +1,136 @@
+import ArgumentParser
+import CredentialVault
+import Foundation
+
+struct SetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set",
+        abstract: "Store a secret read from standard input (or typed at a no-echo prompt).")
+
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The service the secret is for.") var service: String
+    @Argument(help: "The account within that service.") var account: String
+    @Option(help: "A label people read (Seahorse shows it).") var label: String?
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            _ = try CredentialKey(service: service, account: account)
+            let vault = try await options.openVault()
+            let secret = try Terminal.readSecret(prompt: "Secret for '\(account)' on '\(service)': ")
+            try await vault.store(secret, service: service, account: account, label: label)
+            if options.json {
+                Terminal.write(JSONValue.object([
+                    "stored": .bool(true), "service": .string(service), "account": .string(account),
+                    "backend": .string(vault.selection.backend),
+                ]).serialized() + "\n")
+            } else if options.verbose {
+                Terminal.note("stored \(account) on \(service) in \(vault.selection.backend)")
+            }
+        }
+    }
+}
+
+struct GetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "get",
+        abstract: "Print a secret to standard output (exactly its bytes; a newline is added only on a terminal).")
+
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The service the secret is for.") var service: String
+    @Argument(help: "The account within that service.") var account: String
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            let vault = try await options.openVault()
+            let item = try await vault.item(service: service, account: account)
+            if options.json {
+                var document: [String: JSONValue] = [
+                    "service": .string(service), "account": .string(account), "label": .string(item.label),
+                    "backend": .string(vault.selection.backend),
+                    "attributes": .object(item.attributes.mapValues { .string($0) }),
+                ]
+                if let text = item.secret.utf8String() {
+                    document["secret"] = .string(text)
+                } else {
+                    document["secret_base64"] = .string(item.secret.withUnsafeBytes { Data($0).base64EncodedString() })
+                }
+                Terminal.write(JSONValue.object(document).serialized() + "\n")
+            } else {
+                var bytes = item.secret.copyBytes()
+                if Terminal.stdoutIsTerminal { bytes.append(UInt8(ascii: "\n")) }
+                Terminal.writeBytes(bytes, to: STDOUT_FILENO)
+                bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+            }
+        }
+    }
+}
+
+struct DeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a secret.")
+
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The service the secret is for.") var service: String
+    @Argument(help: "The account within that service.") var account: String
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            let vault = try await options.openVault()
+            try await vault.delete(service: service, account: account)
+            if options.json {
+                Terminal.write(JSONValue.object([
+                    "deleted": .bool(true), "service": .string(service), "account": .string(account),
+                    "backend": .string(vault.selection.backend),
+                ]).serialized() + "\n")
+            }
+        }
+    }
+}
+
+struct ListCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List stored credentials (service, account, label, backend), never secrets.")
+
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "Only this service.") var service: String?
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            let vault = try await options.openVault()
+            let items = try await vault.list(service: service)
+            let backend = vault.selection.backend
+            if options.json {
+                Terminal.write(JSONValue.object([
+                    "backend": .string(backend),
+                    "items": .array(items.map { item in
+                        var fields: [String: JSONValue] = [
+                            "service": .string(item.key.service), "account": .string(item.key.account),
+                            "label": .string(item.label), "backend": .string(backend),
+                            "attributes": .object(item.attributes.mapValues { .string($0) }),
+                        ]
+                        if let created = item.created { fields["created"] = .string(created.formatted(.iso8601)) }
+                        if let modified = item.modified { fields["modified"] = .string(modified.formatted(.iso8601)) }
+                        return .object(fields)
+                    }),
+                ]).serialized() + "\n")
+            } else {
+                let rows = [["SERVICE", "ACCOUNT", "LABEL", "BACKEND"]]
+                    + items.map { [$0.key.service, $0.key.account, $0.label, backend] }
+                Terminal.write(Table.render(rows))
+            }
+        }
+    }
+}
+
+/// Plain aligned columns.
+enum Table {
+    static func render(_ rows: [[String]]) -> String {
+        guard let first = rows.first else { return "" }
+        var widths = [Int](repeating: 0, count: first.count)
+        for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[index] - cell.count)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+}

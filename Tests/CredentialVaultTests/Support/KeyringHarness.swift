@@ -1,0 +1,127 @@
+import Foundation
+import Testing
+
+/// A real gnome-keyring-daemon on a private D-Bus session bus, started and stopped by the
+/// tests: `dbus-run-session` owns the bus, and `gnome-keyring-daemon --unlock
+/// --components=secrets` is unlocked with a throwaway password and a throwaway HOME.
+final class KeyringHarness: @unchecked Sendable {
+    private var isShutDown = false
+    let root: TemporaryDirectory
+    let address: String
+    private(set) var daemonPID: Int32?
+    private let sessionPID: Int32
+    static let password = "throwaway-test-password"
+
+    /// HOME, XDG_RUNTIME_DIR and DBUS_SESSION_BUS_ADDRESS for a client of this bus.
+    var environment: [String: String] {
+        ["HOME": root.path + "/home", "XDG_RUNTIME_DIR": root.path + "/run", "DBUS_SESSION_BUS_ADDRESS": address]
+    }
+
+    /// Starts a bus and, when `keyring` is true, an unlocked keyring daemon on it. With
+    /// `activation` false the bus has no service directories, so nothing can be activated.
+    init(keyring: Bool = true, activation: Bool = true) throws {
+        root = try TemporaryDirectory()
+        for sub in ["home", "run"] {
+            try FileManager.default.createDirectory(atPath: "\(root.path)/\(sub)", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        var arguments = ["dbus-run-session"]
+        if !activation {
+            let config = root.path + "/bus.conf"
+            try """
+            <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+             "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+            <busconfig>
+              <type>session</type>
+              <listen>unix:tmpdir=\(root.path)/run</listen>
+              <auth>EXTERNAL</auth>
+              <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
+            </busconfig>
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            arguments += ["--config-file=\(config)"]
+        }
+        arguments += ["--", "sh", "-c", "printf %s \"$DBUS_SESSION_BUS_ADDRESS\" > '\(root.path)/address.tmp' && mv '\(root.path)/address.tmp' '\(root.path)/address' && while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done"]
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { close(null) }
+        let session = try ChildProcess.spawn(arguments, environment: [
+            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+            "HOME": root.path + "/home", "XDG_RUNTIME_DIR": root.path + "/run",
+        ], stdin: null, stdout: null, stderr: null, newSession: true)
+        sessionPID = session.pid
+        var found: String?
+        for _ in 0..<500 {
+            if let text = try? String(contentsOfFile: root.path + "/address", encoding: .utf8), !text.isEmpty { found = text; break }
+            usleep(10_000)
+        }
+        guard let found else {
+            kill(-session.pid, SIGTERM)
+            throw HarnessError("dbus-run-session did not start a bus within 5 s")
+        }
+        address = found
+        if keyring { try startKeyring() }
+    }
+
+    private func startKeyring() throws {
+        // The daemon forks and keeps its stdout/stderr: send them to a file, not to our pipes,
+        // or reading the pipes to EOF would wait for the daemon to exit.
+        let output = try ProcessRunner.run("/bin/sh", ["-c", "exec gnome-keyring-daemon --unlock --components=secrets >'\(root.path)/gnome-keyring.log' 2>&1"],
+                                           environment: environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { $1 },
+                                           input: Array(Self.password.utf8), timeout: 20)
+        guard output.status == 0 else { throw HarnessError("gnome-keyring-daemon failed (\(output.status)): \(output.stderr)") }
+        for _ in 0..<500 {
+            if try busCall("NameHasOwner", "string:org.freedesktop.secrets").contains("boolean true") { break }
+            usleep(10_000)
+        }
+        let reply = try busCall("GetConnectionUnixProcessID", "string:org.freedesktop.secrets")
+        guard let pid = reply.split(separator: " ").last.flatMap({ Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }) else {
+            throw HarnessError("gnome-keyring-daemon did not take org.freedesktop.secrets: \(reply)")
+        }
+        daemonPID = pid
+    }
+
+    private func busCall(_ method: String, _ argument: String) throws -> String {
+        try ProcessRunner.run("/usr/bin/env", ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
+                                               "/org/freedesktop/DBus", "org.freedesktop.DBus.\(method)", argument],
+                              environment: environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { $1 },
+                              timeout: 10).stdoutText
+    }
+
+    /// Locks the default collection through the Secret Service API (Service.Lock).
+    func lockDefaultCollection() throws {
+        let output = try ProcessRunner.run("/usr/bin/env", ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.secrets",
+                                                            "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.Lock",
+                                                            "array:objpath:/org/freedesktop/secrets/aliases/default"],
+                                           environment: environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { $1 },
+                                           timeout: 10)
+        guard output.status == 0 else { throw HarnessError("Service.Lock failed: \(output.stderr)") }
+    }
+
+    /// Freezes the daemon (SIGSTOP), as a wedged daemon would be.
+    func stopDaemon() { if let daemonPID { kill(daemonPID, SIGSTOP) } }
+    /// Thaws it (SIGCONT).
+    func continueDaemon() { if let daemonPID { kill(daemonPID, SIGCONT) } }
+
+    /// Runs `secret-tool` against this keyring.
+    func secretTool(_ arguments: [String], input: [UInt8] = []) throws -> ProcessOutput {
+        try ProcessRunner.run("/usr/bin/env", ["secret-tool"] + arguments,
+                              environment: environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { $1 },
+                              input: input, timeout: 20)
+    }
+
+    /// Stops the daemon and the bus, and removes the directory.
+    func shutdown() {
+        guard !isShutDown else { return }
+        isShutDown = true
+        if let daemonPID { kill(daemonPID, SIGCONT); kill(daemonPID, SIGTERM) }
+        // dbus-run-session leads its own process group: end the bus, the shell and the daemon.
+        kill(-sessionPID, SIGTERM)
+        if ChildProcess(pid: sessionPID).wait(timeout: 5) == nil { kill(-sessionPID, SIGKILL) }
+        root.remove()
+    }
+
+    deinit { shutdown() }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

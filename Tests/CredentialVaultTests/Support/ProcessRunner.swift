@@ -1,0 +1,132 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The result of running a program to completion.
+struct ProcessOutput: Sendable {
+    var status: Int32
+    var stdout: [UInt8]
+    var stderr: String
+    var stdoutText: String { String(decoding: stdout, as: UTF8.self) }
+}
+
+/// A child process started with posix_spawn (Foundation's Process sometimes never notices
+/// that a child whose own children keep running has exited).
+struct ChildProcess: Sendable {
+    let pid: pid_t
+
+    /// Starts `arguments[0]` (searched on PATH) with exactly `environment`. Descriptors
+    /// `stdin`, `stdout`, `stderr` become 0, 1, 2. With `newSession` it leads a new session
+    /// and process group (setsid), so the whole group can be signalled.
+    static func spawn(_ arguments: [String], environment: [String: String], stdin: Int32, stdout: Int32, stderr: Int32,
+                      newSession: Bool = false) throws -> ChildProcess {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        if newSession { posix_spawnattr_setflags(&attributes, 0x80 /* POSIX_SPAWN_SETSID, hidden behind _GNU_SOURCE */) }
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { argv.forEach { free($0) }; envp.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
+        guard result == 0 else { throw HarnessError("cannot start \(arguments[0]): \(String(cString: strerror(result)))") }
+        return ChildProcess(pid: pid)
+    }
+
+    /// Waits up to `timeout` for the exit status; kills the child with SIGKILL after that and returns nil.
+    func wait(timeout: TimeInterval) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        var status: Int32 = 0
+        while true {
+            let result = waitpid(pid, &status, WNOHANG)
+            if result == pid { return Self.decode(status) }
+            if result < 0 { return nil }
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                return nil
+            }
+            usleep(1_000)
+        }
+    }
+
+    /// The exit status, or 128+signal for a signalled child.
+    static func decode(_ status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+}
+
+enum ProcessRunner {
+    /// Runs `executable` with `arguments`, `environment` (exactly), `input` on stdin, waiting
+    /// at most `timeout`; a process still running then is killed and reported as status -1.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String],
+                    input: [UInt8] = [], timeout: TimeInterval = 60) throws -> ProcessOutput {
+        var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+        guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw HarnessError("pipe failed") }
+        for fd in inPipe + outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        let child = try ChildProcess.spawn([executable] + arguments, environment: environment,
+                                           stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1])
+        close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
+        let collector = OutputCollector(stdout: outPipe[0], stderr: errPipe[0])
+        let writer = inPipe[1]
+        signal(SIGPIPE, SIG_IGN)
+        input.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(writer, buffer.baseAddress! + offset, buffer.count - offset)
+                if written <= 0 { break }
+                offset += written
+            }
+        }
+        close(writer)
+        let status = child.wait(timeout: timeout)
+        let (out, err) = collector.finish()
+        return ProcessOutput(status: status ?? -1, stdout: out, stderr: err)
+    }
+
+    /// Runs a shell command line (for test set-up only).
+    @discardableResult
+    static func shell(_ command: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ProcessOutput {
+        try run("/bin/sh", ["-c", command], environment: environment)
+    }
+}
+
+/// Reads a process's stdout and stderr on background threads so neither pipe fills up.
+final class OutputCollector: @unchecked Sendable {
+    private var out: [UInt8] = [], err: [UInt8] = []
+    private let group = DispatchGroup()
+
+    init(stdout: Int32, stderr: Int32) {
+        group.enter()
+        Thread.detachNewThread { self.out = OutputCollector.drain(stdout); self.group.leave() }
+        group.enter()
+        Thread.detachNewThread { self.err = OutputCollector.drain(stderr); self.group.leave() }
+    }
+
+    private static func drain(_ fd: Int32) -> [UInt8] {
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            result.append(contentsOf: chunk[..<count])
+        }
+        close(fd)
+        return result
+    }
+
+    /// Waits (at most 10 s after the process ended) for both streams.
+    func finish() -> ([UInt8], String) {
+        _ = group.wait(timeout: .now() + 10)
+        return (out, String(decoding: err, as: UTF8.self))
+    }
+}
