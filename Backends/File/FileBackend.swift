@@ -45,11 +45,11 @@ public struct FileBackend: CredentialBackend {
                 try SecureFileSystem.checkDirectory(directory)
                 if let descriptor = try SecureFileSystem.openForReading(path) { try? descriptor.close() }
             } else if access(firstExistingAncestor(of: directory), W_OK) != 0 {
-                return .unavailable(reason: "cannot create \(directory): its parent is not writable")
+                return .unavailable(reason: "cannot create \(directory): its parent is not writable", code: .cannotWrite)
             }
             return .available
         } catch let error as CredentialVaultError {
-            return .unavailable(reason: error.message)
+            return .unavailable(reason: error.message, code: error.code)
         } catch {
             return .unavailable(reason: "\(error)")
         }

@@ -50,7 +50,7 @@ public struct SecretServiceBackend: CredentialBackend {
                 return .unavailable(reason: "the keyring has no default collection; create one (for example a 'Login' keyring in Seahorse)")
             }
         } catch let error as CredentialVaultError {
-            return .unavailable(reason: error.message)
+            return .unavailable(reason: error.message, code: error.code == .timedOut ? .timedOut : .unavailable)
         } catch {
             return .unavailable(reason: "\(error)")
         }

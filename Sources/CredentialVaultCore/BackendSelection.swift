@@ -44,8 +44,7 @@ public struct BackendSelection: Sendable {
     public var explanation: String {
         if isPlaintextFallback {
             let reasons = candidates.compactMap { candidate -> String? in
-                if case .unavailable(let reason)? = candidate.verdict { return "\(candidate.name): \(reason)" }
-                return nil
+                candidate.verdict?.reason.map { "\(candidate.name): \($0)" }
             }
             return "\(backend) (plaintext fallback; \(reasons.joined(separator: "; ")))"
         }

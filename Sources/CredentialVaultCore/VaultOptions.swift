@@ -30,7 +30,7 @@ public struct VaultOptions: Sendable {
     /// The words of the fallback warning.
     public static func fallbackWarning(for selection: BackendSelection, app: AppProfile?) -> String {
         let reasons = selection.candidates.compactMap { candidate -> String? in
-            guard case .unavailable(let reason)? = candidate.verdict else { return nil }
+            guard let reason = candidate.verdict?.reason else { return nil }
             return "\(candidate.name): \(reason)"
         }
         let variable = (app ?? .credvault).variable("NO_PLAINTEXT_FALLBACK")

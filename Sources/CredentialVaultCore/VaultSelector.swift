@@ -51,7 +51,7 @@ public struct VaultSelector: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let verdict = await firstResult(within: timeout) { await backend.probe(timeout: timeout) }
-        return (verdict ?? .unavailable(reason: "did not answer within \(timeout.formattedSeconds) (is the service stopped or wedged?)"),
+        return (verdict ?? .unavailable(reason: "did not answer within \(timeout.formattedSeconds) (is the service stopped or wedged?)", code: .timedOut),
                 clock.now - start)
     }
 
@@ -73,8 +73,7 @@ public struct VaultSelector: Sendable {
             if let index = candidates.firstIndex(where: { $0.name == type.name }) {
                 candidates[index] = candidate(type, verdict: verdict, elapsed: elapsed)
             }
-            if case .unavailable(let reason) = verdict {
-                let code: CredentialVaultError.Code = reason.hasPrefix("did not answer") ? .timedOut : .unavailable
+            if case .unavailable(let reason, let code) = verdict {
                 throw CredentialVaultError(code, "backend '\(type.name)' (from \(requested.source)) is not usable: \(reason)")
             }
             return (BackendSelection(backend: type.name, source: requested.source, candidates: candidates, isPlaintextFallback: false), backend)
@@ -93,7 +92,9 @@ public struct VaultSelector: Sendable {
             if verdict.isAvailable, chosen == nil { chosen = backend }
         }
         guard let backend = chosen else {
-            throw CredentialVaultError(.unavailable,
+            // A precise cause (unsafe modes: 77) beats the generic "unavailable".
+            let code = candidates.compactMap { $0.verdict?.failureCode }.first { $0 != .unavailable && $0 != .timedOut } ?? .unavailable
+            throw CredentialVaultError(code,
                 "no backend is usable: \(Self.reasons(candidates)). Run `\(context.app.name == "credvault" ? "credvault" : "credvault --app \(context.app.name)") doctor` for next steps")
         }
         let name = type(of: backend).name
@@ -123,7 +124,7 @@ public struct VaultSelector: Sendable {
 
     private static func reasons(_ candidates: [BackendSelection.Candidate]) -> String {
         let parts = candidates.compactMap { candidate -> String? in
-            guard case .unavailable(let reason)? = candidate.verdict else { return nil }
+            guard let reason = candidate.verdict?.reason else { return nil }
             return "\(candidate.name): \(reason)"
         }
         return parts.isEmpty ? "no backend is registered for automatic selection" : parts.joined(separator: "; ")

@@ -32,7 +32,7 @@ struct Survey {
             ]
             switch candidate.verdict {
             case .available?: fields["verdict"] = .string("available")
-            case .unavailable(let reason)?: fields["verdict"] = .string("unavailable"); fields["reason"] = .string(reason)
+            case .unavailable(let reason, _)?: fields["verdict"] = .string("unavailable"); fields["reason"] = .string(reason)
             case nil: fields["verdict"] = .string("not probed")
             }
             if let elapsed = candidate.elapsed { fields["probe_ms"] = .number((elapsed.seconds * 1000).rounded()) }
@@ -56,7 +56,7 @@ struct Survey {
             let verdict: String, reason: String
             switch candidate.verdict {
             case .available?: verdict = "available"; reason = candidate.priority > 0 ? "" : "chosen only by name"
-            case .unavailable(let why)?: verdict = "unavailable"; reason = why
+            case .unavailable(let why, _)?: verdict = "unavailable"; reason = why
             case nil: verdict = "not probed"; reason = ""
             }
             return [marker + candidate.name, String(candidate.priority), candidate.protection.rawValue, verdict, reason]
@@ -115,7 +115,7 @@ struct DoctorCommand: AsyncParsableCommand {
                 facts += await backend.diagnostics()
             }
             for candidate in survey.candidates {
-                if case .unavailable(let reason)? = candidate.verdict, candidate.priority > 0 {
+                if let reason = candidate.verdict?.reason, candidate.priority > 0 {
                     facts.append(Diagnostic("backend.\(candidate.name)", "unavailable: \(reason)", nextStep: nextStep(for: candidate.name, reason: reason)))
                 }
             }

@@ -39,7 +39,7 @@ final class KeyringHarness: @unchecked Sendable {
             """.write(toFile: config, atomically: true, encoding: .utf8)
             arguments += ["--config-file=\(config)"]
         }
-        arguments += ["--", "sh", "-c", "printf %s \"$DBUS_SESSION_BUS_ADDRESS\" > '\(root.path)/address.tmp' && mv '\(root.path)/address.tmp' '\(root.path)/address' && while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done"]
+        arguments += ["--", "sh", "-c", "printf %s \"$DBUS_SESSION_BUS_ADDRESS\" > '\(root.path)/address.tmp' && mv '\(root.path)/address.tmp' '\(root.path)/address' && while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; [ -f '\(root.path)/daemon.pid' ] && kill -9 $(cat '\(root.path)/daemon.pid'); kill -TERM 0"]
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         defer { close(null) }
         let session = try ChildProcess.spawn(arguments, environment: [
@@ -76,6 +76,7 @@ final class KeyringHarness: @unchecked Sendable {
             throw HarnessError("gnome-keyring-daemon did not take org.freedesktop.secrets: \(reply)")
         }
         daemonPID = pid
+        try "\(pid)".write(toFile: root.path + "/daemon.pid", atomically: true, encoding: .utf8)
     }
 
     private func busCall(_ method: String, _ argument: String) throws -> String {

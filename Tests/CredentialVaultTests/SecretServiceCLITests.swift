@@ -1,0 +1,129 @@
+import CredentialVault
+import Foundation
+import Testing
+
+/// The CLI against a real gnome-keyring-daemon on its own private bus, per test, with
+/// `secret-tool` as the independent client.
+@Suite("Secret Service through the CLI", .serialized,
+       .enabled(if: Components.present("dbus-run-session", "gnome-keyring-daemon", "secret-tool", "dbus-send")))
+struct SecretServiceCLITests {
+    func withKeyring(keyring: Bool = true, activation: Bool = true, _ body: (KeyringHarness, CLI) throws -> Void) throws {
+        let harness = try KeyringHarness(keyring: keyring, activation: activation)
+        defer { harness.shutdown() }
+        let cli = CLI(home: harness.root.path + "/home",
+                      environment: harness.environment.merging(["CREDVAULT_HOME": harness.root.path + "/vault"]) { $1 })
+        try body(harness, cli)
+    }
+
+    func backendsDocument(_ cli: CLI, extra: [String: String] = [:]) throws -> (ProcessOutput, JSONValue) {
+        let output = try cli.run(["backends", "--json"], extra: extra)
+        return (output, try JSONParser.parse(output.stdout))
+    }
+
+    @Test("stored by credvault set, read by secret-tool lookup")
+    func credvaultToSecretTool() throws {
+        try withKeyring { harness, cli in
+            let set = try cli.run("set", "interop.example", "alice", input: "from credvault\n")
+            #expect(set.status == 0, "\(set.stderr)")
+            #expect(!set.stderr.contains("plaintext"), "no fallback warning when the keyring is used: \(set.stderr)")
+            let lookup = try harness.secretTool(["lookup", "service", "interop.example", "username", "alice"])
+            #expect(lookup.status == 0)
+            #expect(lookup.stdoutText == "from credvault")
+            let search = try harness.secretTool(["search", "--all", "service", "interop.example"])
+            #expect(search.stderr.contains("attribute.application = credvault"), "items carry application=credvault: \(search.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: harness.root.path + "/vault/credentials.json"), "nothing may go to the file backend")
+        }
+    }
+
+    @Test("stored by secret-tool store, read by credvault get and listed")
+    func secretToolToCredvault() throws {
+        try withKeyring { harness, cli in
+            let store = try harness.secretTool(["store", "--label=Tool item", "service", "tool.example", "username", "bob"], input: Array("from secret-tool".utf8))
+            #expect(store.status == 0, "\(store.stderr)")
+            let get = try cli.run("get", "tool.example", "bob")
+            #expect(get.status == 0, "\(get.stderr)")
+            #expect(get.stdoutText == "from secret-tool")
+            let list = try JSONParser.parse(try cli.run("list", "--json", "tool.example").stdout)
+            #expect(list["backend"]?.stringValue == "secret-service")
+            #expect(list["items"]?.arrayValue?.first?["label"]?.stringValue == "Tool item")
+            // Overwriting it through credvault leaves one item, visible to secret-tool.
+            #expect(try cli.run("set", "tool.example", "bob", input: "replaced").status == 0)
+            #expect(try harness.secretTool(["lookup", "service", "tool.example", "username", "bob"]).stdoutText == "replaced")
+            #expect(try JSONParser.parse(try cli.run("list", "--json", "tool.example").stdout)["items"]?.arrayValue?.count == 1)
+        }
+    }
+
+    @Test("no session bus: the file backend is chosen and the reason recorded")
+    func noBus() throws {
+        let home = try TemporaryDirectory(); defer { home.remove() }
+        let cli = CLI(home: home.path, environment: ["CREDVAULT_HOME": home.path + "/vault"])
+        let (output, document) = try backendsDocument(cli)
+        #expect(output.status == 0)
+        #expect(document["selection"]?["backend"]?.stringValue == "file")
+        #expect(document["selection"]?["plaintext_fallback"] == .bool(true))
+        let secretService = document["backends"]?.arrayValue?.first { $0["name"]?.stringValue == "secret-service" }
+        #expect(secretService?["reason"]?.stringValue?.contains("no D-Bus session bus") == true)
+        let set = try cli.run("set", "headless", "ci", input: "token")
+        #expect(set.status == 0)
+        #expect(set.stderr.contains("warning: no keyring is usable"), "the fallback is announced: \(set.stderr)")
+        #expect(set.stderr.contains("CREDVAULT_NO_PLAINTEXT_FALLBACK"))
+        #expect(try cli.run("--quiet", "set", "headless", "ci2", input: "token").stderr.isEmpty, "--quiet suppresses the notice")
+        #expect(try cli.run("get", "headless", "ci").stdoutText == "token")
+    }
+
+    @Test("a bus with no Secret Service provider: the reason says so")
+    func noProvider() throws {
+        try withKeyring(keyring: false, activation: false) { _, cli in
+            let (_, document) = try backendsDocument(cli)
+            #expect(document["selection"]?["backend"]?.stringValue == "file")
+            let reason = document["backends"]?.arrayValue?.first { $0["name"]?.stringValue == "secret-service" }?["reason"]?.stringValue ?? ""
+            #expect(reason.contains("no Secret Service provider"), "reason: \(reason)")
+        }
+    }
+
+    @Test("a locked collection with no display falls back to the file quickly, or exits 69 when refused")
+    func lockedCollection() throws {
+        try withKeyring { harness, cli in
+            try harness.lockDefaultCollection()
+            let start = Date()
+            let set = try cli.run("set", "locked.example", "eve", input: "secret")
+            let elapsed = Date().timeIntervalSince(start)
+            #expect(set.status == 0, "\(set.stderr)")
+            #expect(elapsed < 3, "selection took \(elapsed) s")
+            #expect(set.stderr.contains("secret-service: keyring is locked"), "\(set.stderr)")
+            #expect(FileManager.default.fileExists(atPath: harness.root.path + "/vault/credentials.json"))
+
+            let refused = try cli.run(["get", "locked.example", "eve"], extra: ["CREDVAULT_NO_PLAINTEXT_FALLBACK": "1"])
+            #expect(refused.status == 69)
+            #expect(refused.stderr.contains("plaintext fallback is refused"))
+            #expect(refused.stderr.contains("keyring is locked"))
+
+            let explicit = try cli.run("--backend", "secret-service", "get", "locked.example", "eve")
+            #expect(explicit.status == 69)
+            #expect(explicit.stderr.contains("keyring is locked"))
+        }
+    }
+
+    @Test("a stopped (SIGSTOP) daemon does not hang the CLI")
+    func stoppedDaemon() throws {
+        try withKeyring { harness, cli in
+            #expect(try cli.run("set", "before.stop", "a", input: "x").status == 0)
+            harness.stopDaemon()
+            defer { harness.continueDaemon() }
+            let timeouts = ["CREDVAULT_PROBE_TIMEOUT": "1"]
+            var start = Date()
+            let automatic = try cli.run(["get", "before.stop", "a"], extra: timeouts, timeout: 20)
+            #expect(Date().timeIntervalSince(start) < 5, "automatic selection must give up at the deadline")
+            #expect(automatic.status == 1, "falls back to the (empty) file backend: \(automatic.stderr)")
+
+            start = Date()
+            let explicit = try cli.run(["--backend", "secret-service", "get", "before.stop", "a"], extra: timeouts, timeout: 20)
+            #expect(Date().timeIntervalSince(start) < 5)
+            #expect(explicit.status == 75, "\(explicit.stderr)")
+            #expect(explicit.stderr.contains("did not answer within 1 s"))
+
+            let refused = try cli.run(["get", "before.stop", "a"], extra: timeouts.merging(["CREDVAULT_NO_PLAINTEXT_FALLBACK": "1"]) { $1 }, timeout: 20)
+            #expect(refused.status == 69)
+        }
+    }
+}
