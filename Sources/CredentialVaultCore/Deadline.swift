@@ -30,8 +30,8 @@ package func firstResult<T: Sendable>(
     await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
         let resumer = OnceResumer(continuation)
         let work = Task { resumer.resume(await operation()) }
-        Task {
-            try? await Task.sleep(for: timeout)
+        // A dispatch timer, not a sleeping task: it fires even when every cooperative thread is busy.
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds) {
             if resumer.resume(nil) { work.cancel() }
         }
     }
@@ -50,8 +50,7 @@ package func runBlocking<T: Sendable>(
         let thread = Thread { resumer.resume(work()) }
         thread.stackSize = 1 << 20
         thread.start()
-        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds) {
             if resumer.resume(nil) { onTimeout() }
         }
     }

@@ -122,8 +122,9 @@ public struct JSONParser {
     }
 
     private mutating func expect(_ literal: String, _ value: JSONValue) throws(SyntaxError) -> JSONValue {
+        let start = index
         for byte in literal.utf8 {
-            guard index < bytes.count, bytes[index] == byte else { throw error("invalid literal; expected '\(literal)'") }
+            guard index < bytes.count, bytes[index] == byte else { index = start; throw error("invalid literal; expected '\(literal)'") }
             index += 1
         }
         return value

@@ -49,7 +49,8 @@ struct GetCommand: AsyncParsableCommand {
                     "backend": .string(vault.selection.backend),
                     "attributes": .object(item.attributes.mapValues { .string($0) }),
                 ]
-                if let text = item.secret.utf8String() {
+                // NUL is valid JSON but truncates many consumers' strings: such secrets go as base64.
+                if let text = item.secret.utf8String(), !text.utf8.contains(0) {
                     document["secret"] = .string(text)
                 } else {
                     document["secret_base64"] = .string(item.secret.withUnsafeBytes { Data($0).base64EncodedString() })

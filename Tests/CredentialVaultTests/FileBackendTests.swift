@@ -188,14 +188,10 @@ struct FileBackendTests {
         var killedMidway = 0
         for attempt in 0..<120 {
             let secret = "value-\(attempt)"
-            var inPipe: [Int32] = [0, 0]
-            #expect(pipe(&inPipe) == 0)
-            let null = open("/dev/null", O_RDWR)
-            let child = try ChildProcess.spawn([CLI.executable, "set", "kill", "key\(attempt % 10)"],
-                                               environment: fixture.cli.environment, stdin: inPipe[0], stdout: null, stderr: null)
-            close(inPipe[0]); close(null)
-            _ = secret.withCString { write(inPipe[1], $0, strlen($0)) }
-            close(inPipe[1])
+            let (child, input) = try ChildProcess.spawnWithInput([CLI.executable, "set", "kill", "key\(attempt % 10)"],
+                                                                 environment: fixture.cli.environment)
+            _ = secret.withCString { write(input, $0, strlen($0)) }
+            close(input)
             usleep(UInt32.random(in: 0...40_000))
             kill(child.pid, SIGKILL)
             let status = child.wait(timeout: 10)

@@ -40,6 +40,17 @@ struct ChildProcess: Sendable {
         return ChildProcess(pid: pid)
     }
 
+    /// Starts `arguments` with a pipe on stdin and /dev/null for output; returns the child
+    /// and the pipe's write end (which the child does not inherit).
+    static func spawnWithInput(_ arguments: [String], environment: [String: String]) throws -> (ChildProcess, Int32) {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw HarnessError("pipe failed") }
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { close(null); close(fds[0]) }
+        return (try spawn(arguments, environment: environment, stdin: fds[0], stdout: null, stderr: null), fds[1])
+    }
+
     /// Waits up to `timeout` for the exit status; kills the child with SIGKILL after that and returns nil.
     func wait(timeout: TimeInterval) -> Int32? {
         let deadline = Date().addingTimeInterval(timeout)
