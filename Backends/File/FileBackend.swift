@@ -59,11 +59,15 @@ public struct FileBackend: CredentialBackend {
         try read().entries[key]?.item
     }
 
+    public func secret(for key: CredentialKey) async throws -> SecretBytes? {
+        try read().entries[key]?.secret
+    }
+
     public func store(_ item: CredentialItem) async throws {
         try update { document in
             let now = Date()
             var stored = item
-            stored.created = document.entries[item.key]?.item.created ?? now
+            stored.created = document.entries[item.key]?.summary.created ?? now
             stored.modified = now
             let unknown = document.entries[item.key]?.unknownFields ?? [:]
             document.entries[item.key] = FileStoreDocument.Entry(item: stored, unknownFields: unknown)
@@ -82,8 +86,8 @@ public struct FileBackend: CredentialBackend {
 
     public func summaries(service: String?) async throws -> [CredentialSummary] {
         try read().entries.values
-            .filter { service == nil || $0.item.key.service == service }
-            .map(\.item.summary)
+            .filter { service == nil || $0.summary.key.service == service }
+            .map(\.summary)
             .sorted { $0.key < $1.key }
     }
 

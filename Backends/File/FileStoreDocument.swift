@@ -8,9 +8,31 @@ import Foundation
 struct FileStoreDocument {
     static let version = 1
 
+    /// One item. The secret stays in its base64 text until asked for: reading one secret
+    /// from a store of 1,000 decodes one, and rewriting the store re-encodes none.
     struct Entry {
-        var item: CredentialItem
+        var summary: CredentialSummary
+        var secretBase64: String
         var unknownFields: [String: JSONValue]
+
+        init(item: CredentialItem, unknownFields: [String: JSONValue]) {
+            summary = item.summary
+            secretBase64 = item.secret.withUnsafeBytes { Data($0).base64EncodedString() }
+            self.unknownFields = unknownFields
+        }
+
+        init(summary: CredentialSummary, secretBase64: String, unknownFields: [String: JSONValue]) {
+            self.summary = summary
+            self.secretBase64 = secretBase64
+            self.unknownFields = unknownFields
+        }
+
+        /// The secret, decoded (validated on read, so decoding cannot fail).
+        var secret: SecretBytes { SecretBytes(Data(base64Encoded: secretBase64) ?? Data()) }
+        var item: CredentialItem {
+            CredentialItem(key: summary.key, label: summary.label, attributes: summary.attributes, secret: secret,
+                           created: summary.created, modified: summary.modified)
+        }
     }
 
     var entries: [CredentialKey: Entry] = [:]
@@ -45,10 +67,10 @@ struct FileStoreDocument {
         unknownFields = members
         for (index, value) in items.enumerated() {
             let entry = try Self.entry(from: value, path: path, index: index)
-            guard entries[entry.item.key] == nil else {
-                throw CredentialVaultError(.dataError, "\(path): item \(index) repeats service/account \(entry.item.key); the file was left unchanged")
+            guard entries[entry.summary.key] == nil else {
+                throw CredentialVaultError(.dataError, "\(path): item \(index) repeats service/account \(entry.summary.key); the file was left unchanged")
             }
-            entries[entry.item.key] = entry
+            entries[entry.summary.key] = entry
         }
     }
 
@@ -62,8 +84,7 @@ struct FileStoreDocument {
               let key = try? CredentialKey(service: service, account: account) else {
             throw bad("\"service\" and \"account\" must be non-empty strings")
         }
-        guard let encoded = fields.removeValue(forKey: "secret")?.stringValue,
-              let secretData = Data(base64Encoded: encoded) else {
+        guard let encoded = fields.removeValue(forKey: "secret")?.stringValue, isBase64(encoded) else {
             throw bad("\"secret\" must be a base64 string")
         }
         let label = fields.removeValue(forKey: "label")?.stringValue ?? CredentialItem.defaultLabel(for: key)
@@ -77,15 +98,34 @@ struct FileStoreDocument {
         }
         func date(_ name: String) throws -> Date? {
             guard let raw = fields.removeValue(forKey: name) else { return nil }
-            guard let text = raw.stringValue, let date = try? Date(text, strategy: .iso8601) else {
+            guard let text = raw.stringValue, let date = Timestamp.parse(text) else {
                 throw bad("\"\(name)\" must be an RFC 3339 UTC time such as 2026-01-31T12:00:00Z")
             }
             return date
         }
         let created = try date("created"), modified = try date("modified")
-        let item = CredentialItem(key: key, label: label, attributes: attributes, secret: SecretBytes(secretData),
-                                  created: created, modified: modified)
-        return Entry(item: item, unknownFields: fields)
+        let summary = CredentialSummary(key: key, label: label, attributes: attributes, created: created, modified: modified)
+        return Entry(summary: summary, secretBase64: encoded, unknownFields: fields)
+    }
+
+    /// Whether `text` is standard padded base64 (RFC 4648 §4), checked without decoding.
+    private static func isBase64(_ text: String) -> Bool {
+        let bytes = text.utf8
+        guard bytes.count % 4 == 0 else { return false }
+        var padding = 0
+        for byte in bytes {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "+"), UInt8(ascii: "/"):
+                if padding > 0 { return false }
+            case UInt8(ascii: "="):
+                padding += 1
+                if padding > 2 { return false }
+            default:
+                return false
+            }
+        }
+        return true
     }
 
     /// The document as the bytes to write: pretty-printed, keys and items sorted.
@@ -97,11 +137,11 @@ struct FileStoreDocument {
             var fields = entry.unknownFields
             fields["service"] = .string(key.service)
             fields["account"] = .string(key.account)
-            fields["label"] = .string(entry.item.label)
-            if !entry.item.attributes.isEmpty { fields["attributes"] = .object(entry.item.attributes.mapValues { .string($0) }) }
-            fields["secret"] = .string(entry.item.secret.withUnsafeBytes { Data($0).base64EncodedString() })
-            if let created = entry.item.created { fields["created"] = .string(created.formatted(.iso8601)) }
-            if let modified = entry.item.modified { fields["modified"] = .string(modified.formatted(.iso8601)) }
+            fields["label"] = .string(entry.summary.label)
+            if !entry.summary.attributes.isEmpty { fields["attributes"] = .object(entry.summary.attributes.mapValues { .string($0) }) }
+            fields["secret"] = .string(entry.secretBase64)
+            if let created = entry.summary.created { fields["created"] = .string(Timestamp.format(created)) }
+            if let modified = entry.summary.modified { fields["modified"] = .string(Timestamp.format(modified)) }
             return .object(fields)
         })
         return Array((JSONValue.object(root).serialized(pretty: true) + "\n").utf8)

@@ -79,13 +79,18 @@ enum LibSecret {
         let service = try service(cancellation)
         defer { g_object_unref(service) }
         var error: UnsafeMutablePointer<GError>?
+        switch credvault_shim_default_collection_state(service, cancellation.pointer, &error) {
+        case -2: throw failure(error)
+        case -1: return .noDefaultCollection
+        case 0: return .unlocked
+        default: break
+        }
+        guard unlock else { return .locked }
         guard let collection = secret_collection_for_alias_sync(service, "default", SECRET_COLLECTION_NONE, cancellation.pointer, &error) else {
             if let error { throw LibSecretFailure(consuming: error) }
             return .noDefaultCollection
         }
         defer { g_object_unref(collection) }
-        guard secret_collection_get_locked(collection) != 0 else { return .unlocked }
-        guard unlock else { return .locked }
         let objects = credvault_shim_list_of(collection)
         defer { g_list_free(objects) }
         var unlocked: UnsafeMutablePointer<GList>?
@@ -157,6 +162,24 @@ enum LibSecret {
             node = current.pointee.next
         }
         return result.sorted { $0.modified > $1.modified }
+    }
+
+    /// The secret of the first item matching `attributes`, or nil (secret_service_lookup_sync:
+    /// SearchItems then GetSecrets, with no item proxies).
+    static func lookup(matching attributes: [String: String], _ cancellation: Cancellation) throws -> [UInt8]? {
+        let service = try service(cancellation)
+        defer { g_object_unref(service) }
+        let table = makeTable(attributes)
+        defer { g_hash_table_unref(table) }
+        var error: UnsafeMutablePointer<GError>?
+        guard let value = secret_service_lookup_sync(service, credvault_shim_schema(), table, cancellation.pointer, &error) else {
+            if let error { throw LibSecretFailure(consuming: error) }
+            return nil
+        }
+        defer { secret_value_unref(UnsafeMutableRawPointer(value)) }
+        var length: gsize = 0
+        guard let bytes = secret_value_get(value, &length) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: bytes, count: Int(length)))
     }
 
     /// Deletes every item matching `attributes` (secret_service_clear_sync); returns whether any was.

@@ -58,7 +58,8 @@ public struct SecretServiceBackend: CredentialBackend {
 
     public func item(for key: CredentialKey) async throws -> CredentialItem? {
         let attributes = ["service": key.service, "username": key.account]
-        let found = try await call { try LibSecret.items(matching: attributes, all: true, loadSecrets: true, $0) }
+        // store() keeps one item per key, so the first match is the item.
+        let found = try await call { try LibSecret.items(matching: attributes, all: false, loadSecrets: true, $0) }
         guard let first = found.first else { return nil }
         guard let secret = first.secret else {
             throw CredentialVaultError(.unavailable, "the keyring item for \(key) is locked; unlock the keyring (for example with Seahorse) and try again")
@@ -69,6 +70,11 @@ public struct SecretServiceBackend: CredentialBackend {
             secret: SecretBytes(secret),
             created: first.created > 0 ? Date(timeIntervalSince1970: TimeInterval(first.created)) : nil,
             modified: first.modified > 0 ? Date(timeIntervalSince1970: TimeInterval(first.modified)) : nil)
+    }
+
+    public func secret(for key: CredentialKey) async throws -> SecretBytes? {
+        let attributes = ["service": key.service, "username": key.account]
+        return try await call { try LibSecret.lookup(matching: attributes, $0) }.map { SecretBytes($0) }
     }
 
     public func store(_ item: CredentialItem) async throws {
@@ -86,7 +92,7 @@ public struct SecretServiceBackend: CredentialBackend {
                                 contentType: isText ? "text/plain" : "application/octet-stream", $0)
         }
         // Some gnome-keyring versions accept a store and keep the item without its secret.
-        guard let stored = try await self.item(for: item.key), stored.secret == item.secret else {
+        guard let stored = try await secret(for: item.key), stored == item.secret else {
             throw CredentialVaultError(.cannotWrite,
                 "the keyring accepted the secret for \(item.key) but reading it back did not return it; the keyring daemon may be faulty (restart it and try again)")
         }

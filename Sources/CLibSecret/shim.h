@@ -65,4 +65,36 @@ static inline void credvault_shim_wipe_free(char *buffer, size_t length) {
     if (buffer) { memset(buffer, 0, length); g_free(buffer); }
 }
 
+/// The state of the default collection in one D-Bus round trip, without building a
+/// SecretCollection proxy: Properties.Get(Collection.Locked) on the alias object path
+/// /org/freedesktop/secrets/aliases/default that the Secret Service specification defines
+/// (g_dbus_connection_call_sync; g_variant_new is variadic, so it lives here). Returns -1
+/// when there is no default collection, 0 when it is unlocked, 1 when it is locked, and -2
+/// with `error` set on any other failure.
+static inline int credvault_shim_default_collection_state(SecretService *service, GCancellable *cancellable, GError **error) {
+    GError *local = NULL;
+    GVariant *reply = g_dbus_connection_call_sync(g_dbus_proxy_get_connection(G_DBUS_PROXY(service)),
+                                                  g_dbus_proxy_get_name(G_DBUS_PROXY(service)),
+                                                  "/org/freedesktop/secrets/aliases/default",
+                                                  "org.freedesktop.DBus.Properties", "Get",
+                                                  g_variant_new("(ss)", "org.freedesktop.Secret.Collection", "Locked"),
+                                                  G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, cancellable, &local);
+    if (reply == NULL) {
+        gchar *remote = local ? g_dbus_error_get_remote_error(local) : NULL;
+        int missing = remote && (strcmp(remote, "org.freedesktop.Secret.Error.NoSuchObject") == 0 ||
+                                 strcmp(remote, "org.freedesktop.DBus.Error.UnknownObject") == 0 ||
+                                 strcmp(remote, "org.freedesktop.DBus.Error.UnknownMethod") == 0);
+        g_free(remote);
+        if (missing) { g_error_free(local); return -1; }
+        g_propagate_error(error, local);
+        return -2;
+    }
+    GVariant *value = NULL;
+    g_variant_get(reply, "(v)", &value);
+    int locked = g_variant_is_of_type(value, G_VARIANT_TYPE_BOOLEAN) && g_variant_get_boolean(value) ? 1 : 0;
+    g_variant_unref(value);
+    g_variant_unref(reply);
+    return locked;
+}
+
 #endif

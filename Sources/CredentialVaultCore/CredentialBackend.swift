@@ -21,6 +21,9 @@ public protocol CredentialBackend: Sendable {
 
     /// The item stored under `key`, or `nil`.
     func item(for key: CredentialKey) async throws -> CredentialItem?
+    /// Only the secret stored under `key`, or `nil`. Backends that can fetch a secret more
+    /// cheaply than a whole item override this; the default reads the item.
+    func secret(for key: CredentialKey) async throws -> SecretBytes?
     /// Stores `item`, replacing any item with the same key.
     func store(_ item: CredentialItem) async throws
     /// Removes the item stored under `key`; returns whether there was one.
@@ -33,6 +36,7 @@ public protocol CredentialBackend: Sendable {
 
 extension CredentialBackend {
     public func diagnostics() async -> [Diagnostic] { [] }
+    public func secret(for key: CredentialKey) async throws -> SecretBytes? { try await item(for: key)?.secret }
 }
 
 /// One line of `credvault doctor` output.

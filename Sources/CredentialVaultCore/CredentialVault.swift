@@ -56,7 +56,11 @@ public final class CredentialVault: Sendable {
     ///
     /// - Throws: ``CredentialVaultError`` with ``CredentialVaultError/Code/notFound`` when there is none.
     public func secret(service: String, account: String) async throws -> SecretBytes {
-        try await item(service: service, account: account).secret
+        let key = try CredentialKey(service: service, account: account)
+        guard let secret = try await backend.secret(for: key) else {
+            throw CredentialVaultError(.notFound, "no credential for service '\(service)' and account '\(account)' in backend \(selection.backend)")
+        }
+        return secret
     }
 
     /// The whole item stored under `service` and `account`.

@@ -26,6 +26,7 @@ public struct VaultConfiguration: Sendable, Equatable {
     ///
     /// - Throws: ``CredentialVaultError`` (``CredentialVaultError/Code/configuration``).
     public static func load(path: String) throws -> VaultConfiguration {
+        guard FileManager.default.fileExists(atPath: path) else { return VaultConfiguration() }
         let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path))

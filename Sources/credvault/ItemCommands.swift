@@ -42,8 +42,8 @@ struct GetCommand: AsyncParsableCommand {
     func run() async throws {
         try await Terminal.run(options) {
             let vault = try await options.openVault()
-            let item = try await vault.item(service: service, account: account)
             if options.json {
+                let item = try await vault.item(service: service, account: account)
                 var document: [String: JSONValue] = [
                     "service": .string(service), "account": .string(account), "label": .string(item.label),
                     "backend": .string(vault.selection.backend),
@@ -57,7 +57,7 @@ struct GetCommand: AsyncParsableCommand {
                 }
                 Terminal.write(JSONValue.object(document).serialized() + "\n")
             } else {
-                var bytes = item.secret.copyBytes()
+                var bytes = try await vault.secret(service: service, account: account).copyBytes()
                 if Terminal.stdoutIsTerminal { bytes.append(UInt8(ascii: "\n")) }
                 Terminal.writeBytes(bytes, to: STDOUT_FILENO)
                 bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
@@ -108,8 +108,8 @@ struct ListCommand: AsyncParsableCommand {
                             "label": .string(item.label), "backend": .string(backend),
                             "attributes": .object(item.attributes.mapValues { .string($0) }),
                         ]
-                        if let created = item.created { fields["created"] = .string(created.formatted(.iso8601)) }
-                        if let modified = item.modified { fields["modified"] = .string(modified.formatted(.iso8601)) }
+                        if let created = item.created { fields["created"] = .string(Timestamp.format(created)) }
+                        if let modified = item.modified { fields["modified"] = .string(Timestamp.format(modified)) }
                         return .object(fields)
                     }),
                 ]).serialized() + "\n")

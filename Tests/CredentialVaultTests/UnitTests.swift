@@ -96,7 +96,9 @@ struct UnitTests {
 
     func options(_ environment: [String: String] = [:]) -> VaultOptions {
         var options = VaultOptions(environment: ["CREDVAULT_HOME": "/nonexistent/credvault-unit"].merging(environment) { $1 })
-        options.probeTimeout = .milliseconds(200)
+        // Long enough for an instant probe to be scheduled while other suites keep the
+        // cooperative threads busy; the hanging probe is still cut off at this deadline.
+        options.probeTimeout = .seconds(3)
         return options
     }
 
