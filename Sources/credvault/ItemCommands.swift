@@ -2,29 +2,34 @@ import ArgumentParser
 import CredentialVault
 import Foundation
 
+/// The SERVICE and ACCOUNT arguments of `set`, `get` and `delete`.
+struct KeyArguments: ParsableArguments {
+    @Argument(help: "The service the secret is for.") var service: String
+    @Argument(help: "The account within that service.") var account: String
+}
+
 struct SetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "set",
         abstract: "Store a secret read from standard input (or typed at a no-echo prompt).")
 
     @OptionGroup var options: GlobalOptions
-    @Argument(help: "The service the secret is for.") var service: String
-    @Argument(help: "The account within that service.") var account: String
+    @OptionGroup var key: KeyArguments
     @Option(help: "A label people read (Seahorse shows it).") var label: String?
 
     func run() async throws {
         try await Terminal.run(options) {
-            _ = try CredentialKey(service: service, account: account)
+            _ = try CredentialKey(service: key.service, account: key.account)
             let vault = try await options.openVault()
-            let secret = try Terminal.readSecret(prompt: "Secret for '\(account)' on '\(service)': ")
-            try await vault.store(secret, service: service, account: account, label: label)
+            let secret = try Terminal.readSecret(prompt: "Secret for '\(key.account)' on '\(key.service)': ")
+            try await vault.store(secret, service: key.service, account: key.account, label: label)
             if options.json {
                 Terminal.write(JSONValue.object([
-                    "stored": .bool(true), "service": .string(service), "account": .string(account),
+                    "stored": .bool(true), "service": .string(key.service), "account": .string(key.account),
                     "backend": .string(vault.selection.backend),
                 ]).serialized() + "\n")
             } else if options.verbose {
-                Terminal.note("stored \(account) on \(service) in \(vault.selection.backend)")
+                Terminal.note("stored \(key.account) on \(key.service) in \(vault.selection.backend)")
             }
         }
     }
@@ -36,16 +41,15 @@ struct GetCommand: AsyncParsableCommand {
         abstract: "Print a secret to standard output (exactly its bytes; a newline is added only on a terminal).")
 
     @OptionGroup var options: GlobalOptions
-    @Argument(help: "The service the secret is for.") var service: String
-    @Argument(help: "The account within that service.") var account: String
+    @OptionGroup var key: KeyArguments
 
     func run() async throws {
         try await Terminal.run(options) {
             let vault = try await options.openVault()
             if options.json {
-                let item = try await vault.item(service: service, account: account)
+                let item = try await vault.item(service: key.service, account: key.account)
                 var document: [String: JSONValue] = [
-                    "service": .string(service), "account": .string(account), "label": .string(item.label),
+                    "service": .string(key.service), "account": .string(key.account), "label": .string(item.label),
                     "backend": .string(vault.selection.backend),
                     "attributes": .object(item.attributes.mapValues { .string($0) }),
                 ]
@@ -57,7 +61,7 @@ struct GetCommand: AsyncParsableCommand {
                 }
                 Terminal.write(JSONValue.object(document).serialized() + "\n")
             } else {
-                var bytes = try await vault.secret(service: service, account: account).copyBytes()
+                var bytes = try await vault.secret(service: key.service, account: key.account).copyBytes()
                 if Terminal.stdoutIsTerminal { bytes.append(UInt8(ascii: "\n")) }
                 Terminal.writeBytes(bytes, to: STDOUT_FILENO)
                 bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
@@ -70,16 +74,15 @@ struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a secret.")
 
     @OptionGroup var options: GlobalOptions
-    @Argument(help: "The service the secret is for.") var service: String
-    @Argument(help: "The account within that service.") var account: String
+    @OptionGroup var key: KeyArguments
 
     func run() async throws {
         try await Terminal.run(options) {
             let vault = try await options.openVault()
-            try await vault.delete(service: service, account: account)
+            try await vault.delete(service: key.service, account: key.account)
             if options.json {
                 Terminal.write(JSONValue.object([
-                    "deleted": .bool(true), "service": .string(service), "account": .string(account),
+                    "deleted": .bool(true), "service": .string(key.service), "account": .string(key.account),
                     "backend": .string(vault.selection.backend),
                 ]).serialized() + "\n")
             }
