@@ -144,6 +144,6 @@ struct FileStoreDocument {
             if let modified = entry.summary.modified { fields["modified"] = .string(Timestamp.format(modified)) }
             return .object(fields)
         })
-        return Array((JSONValue.object(root).serialized(pretty: true) + "\n").utf8)
+        return JSONValue.object(root).serializedBytes(pretty: true) + [UInt8(ascii: "\n")]
     }
 }

@@ -12,11 +12,21 @@ public enum Timestamp {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
+        var bytes = [UInt8](repeating: 0, count: 20)
+        func put(_ value: Int32, _ at: Int, _ width: Int) {
+            var value = value
+            for offset in stride(from: width - 1, through: 0, by: -1) {
+                bytes[at + offset] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
+            }
         }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))Z"
+        put(parts.tm_year + 1900, 0, 4); bytes[4] = UInt8(ascii: "-")
+        put(parts.tm_mon + 1, 5, 2); bytes[7] = UInt8(ascii: "-")
+        put(parts.tm_mday, 8, 2); bytes[10] = UInt8(ascii: "T")
+        put(parts.tm_hour, 11, 2); bytes[13] = UInt8(ascii: ":")
+        put(parts.tm_min, 14, 2); bytes[16] = UInt8(ascii: ":")
+        put(parts.tm_sec, 17, 2); bytes[19] = UInt8(ascii: "Z")
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Parses `YYYY-MM-DDTHH:MM:SSZ`; anything else is `nil`.
