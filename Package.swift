@@ -25,6 +25,19 @@ let package = Package(
             pkgConfig: "libsecret-1",
             providers: [.apt(["libsecret-1-dev", "libglib2.0-dev"])]
         ),
+        .systemLibrary(
+            name: "CSodium",
+            path: "Sources/CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .systemLibrary(name: "CProcessControl", path: "Sources/CProcessControl"),
+        .target(
+            name: "CredentialVaultCrypto",
+            dependencies: ["CSodium", "CredentialVaultCore"],
+            path: "Sources/CredentialVaultCrypto",
+            swiftSettings: strict
+        ),
         .target(
             name: "CredentialVaultCore",
             dependencies: [
@@ -56,7 +69,7 @@ let package = Package(
         ),
         .target(
             name: "CredentialVault",
-            dependencies: ["CredentialVaultCore", "MemoryBackend", "FileBackend", "SecretServiceBackend"],
+            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "MemoryBackend", "FileBackend", "SecretServiceBackend"],
             path: "Sources/CredentialVault",
             swiftSettings: strict
         ),
@@ -64,6 +77,7 @@ let package = Package(
             name: "credvault",
             dependencies: [
                 "CredentialVault",
+                "CProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/credvault",

@@ -75,6 +75,21 @@ public struct FileBackend: CredentialBackend {
         }
     }
 
+    /// All items land in one atomic write.
+    public func storeAllAtomically(_ items: [CredentialItem]) async throws -> Bool {
+        try update { document in
+            let now = Date()
+            for item in items {
+                var stored = item
+                stored.created = item.created ?? document.entries[item.key]?.summary.created ?? now
+                stored.modified = now
+                document.entries[item.key] = FileStoreDocument.Entry(item: stored, unknownFields: document.entries[item.key]?.unknownFields ?? [:])
+            }
+            return true
+        }
+        return true
+    }
+
     public func removeItem(for key: CredentialKey) async throws -> Bool {
         var removed = false
         try update { document in

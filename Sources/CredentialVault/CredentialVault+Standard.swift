@@ -1,4 +1,5 @@
 @_exported import CredentialVaultCore
+@_exported import CredentialVaultCrypto
 import FileBackend
 import MemoryBackend
 import SecretServiceBackend

@@ -26,6 +26,10 @@ public protocol CredentialBackend: Sendable {
     func secret(for key: CredentialKey) async throws -> SecretBytes?
     /// Stores `item`, replacing any item with the same key.
     func store(_ item: CredentialItem) async throws
+    /// Stores every item in one atomic step (all or nothing) and returns true, or returns
+    /// false without storing anything when the backend cannot; callers then store the items
+    /// one by one. The default returns false.
+    func storeAllAtomically(_ items: [CredentialItem]) async throws -> Bool
     /// Removes the item stored under `key`; returns whether there was one.
     func removeItem(for key: CredentialKey) async throws -> Bool
     /// Every item, or those of one service, without secrets, sorted by key.
@@ -37,6 +41,7 @@ public protocol CredentialBackend: Sendable {
 extension CredentialBackend {
     public func diagnostics() async -> [Diagnostic] { [] }
     public func secret(for key: CredentialKey) async throws -> SecretBytes? { try await item(for: key)?.secret }
+    public func storeAllAtomically(_ items: [CredentialItem]) async throws -> Bool { false }
 }
 
 /// One line of `credvault doctor` output.

@@ -48,8 +48,13 @@ public final class CredentialVault: Sendable {
 
     /// Stores a whole item, replacing any item with the same key.
     public func store(_ item: CredentialItem) async throws {
-        if selection.isPlaintextFallback, noticeGiven.setOnce() { notice(selection) }
+        if selection.isPlaintextFallback { noticeOnce() }
         try await backend.store(item)
+    }
+
+    /// Gives the plaintext-fallback notice if it has not been given in this vault yet.
+    public func noticeOnce() {
+        if selection.isPlaintextFallback, noticeGiven.setOnce() { notice(selection) }
     }
 
     /// The secret stored under `service` and `account`.

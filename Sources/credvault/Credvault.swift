@@ -12,6 +12,6 @@ struct Credvault: AsyncParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [SetCommand.self, GetCommand.self, DeleteCommand.self, ListCommand.self,
-                      BackendsCommand.self, DoctorCommand.self]
+                      BackendsCommand.self, DoctorCommand.self, PasswordCommand.self]
     )
 }

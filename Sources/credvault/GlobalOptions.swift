@@ -21,6 +21,7 @@ struct GlobalOptions: ParsableArguments {
 
     static let valued: Set<String> = ["--backend", "--app"]
     static let flags: Set<String> = ["--json", "--quiet", "-q", "--verbose", "-v"]
+    static let groups: Set<String> = ["password"]
 
     /// Moves global options that precede the verb to just after it.
     static func movingGlobalOptionsAfterVerb(_ arguments: [String]) -> [String] {
@@ -40,7 +41,9 @@ struct GlobalOptions: ParsableArguments {
             index += 1
         }
         guard index < arguments.count, !moved.isEmpty else { return arguments }
-        return [arguments[index]] + moved + arguments[(index + 1)...]
+        // A verb group (`password export`) takes the options after its sub-verb.
+        let verbs = groups.contains(arguments[index]) && index + 1 < arguments.count ? 2 : 1
+        return Array(arguments[index..<(index + verbs)]) + moved + arguments[(index + verbs)...]
     }
 
     var appProfile: AppProfile {

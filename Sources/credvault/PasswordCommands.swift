@@ -1,0 +1,206 @@
+import ArgumentParser
+import CredentialVault
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct PasswordCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "password",
+        abstract: "Encrypted backups: export, import, verify and inspect passphrase-protected bundles.",
+        subcommands: [ExportCommand.self, ImportCommand.self, VerifyCommand.self, InspectCommand.self])
+}
+
+extension KDFProfile: ExpressibleByArgument {}
+extension ConflictPolicy: ExpressibleByArgument {}
+
+/// Reads a whole bundle file.
+func readBundle(_ path: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        throw CredentialVaultError(.usage, "cannot read \(path): check the path and its permissions")
+    }
+    return Array(data)
+}
+
+func itemCountsJSON(_ items: [CredentialItem]) -> JSONValue {
+    .object(Dictionary(grouping: items, by: \.key.service).mapValues { .number(Double($0.count)) })
+}
+
+struct ExportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Write every credential (or some services) to an encrypted bundle.")
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var passphrase: PassphraseOptions
+    @Option(help: "Write the bundle here (mode 0600, written atomically). Without it, the bundle goes to stdout when stdout is not a terminal.")
+    var out: String?
+    @Option(name: .customLong("service"), help: "Only this service (repeatable).")
+    var services: [String] = []
+    @Option(help: "Argon2id cost: interactive (64 MiB), moderate (256 MiB) or sensitive (1 GiB).")
+    var kdf: KDFProfile = .moderate
+    @Flag(help: "Replace an existing --out file.")
+    var force = false
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            disableCoreDumps()
+            if out == nil, Terminal.stdoutIsTerminal {
+                throw CredentialVaultError(.usage, "refusing to write a binary bundle to a terminal; use --out FILE or redirect stdout")
+            }
+            if let out, !force, FileManager.default.fileExists(atPath: out) {
+                throw CredentialVaultError(.cannotWrite, "\(out) already exists; choose another name or add --force")
+            }
+            let key = try passphrase.read(confirm: true)
+            let vault = try await options.openVault()
+            let items = try await vault.exportItems(services: services)
+            let bundle = try CredentialBundle.seal(items, passphrase: key, opsLimit: kdf.opsLimit, memLimit: kdf.memLimit)
+            if let out {
+                try BundleFile.write(bundle, to: out, replace: force)
+            } else {
+                Terminal.writeBytes(bundle, to: STDOUT_FILENO)
+            }
+            let summary = "exported \(items.count) item(s) from \(vault.selection.backend)" + (out.map { " to \($0)" } ?? "")
+            if options.json, out != nil {
+                Terminal.write(JSONValue.object([
+                    "exported": .number(Double(items.count)), "file": .string(out!), "backend": .string(vault.selection.backend),
+                    "services": itemCountsJSON(items), "kdf": .string(kdf.rawValue),
+                ]).serialized() + "\n")
+            } else if !options.quiet {
+                Terminal.note(summary)
+            }
+        }
+    }
+}
+
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import", abstract: "Restore credentials from an encrypted bundle.")
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var passphrase: PassphraseOptions
+    @Argument(help: "The bundle file.") var file: String
+    @Flag(help: "Show what would change; write nothing.") var dryRun = false
+    @Option(help: "What to do with items that already exist: fail (list them, write nothing), skip or overwrite.")
+    var onConflict: ConflictPolicy = .fail
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            disableCoreDumps()
+            let bytes = try readBundle(file)
+            _ = try BundleHeader(file: bytes)
+            let key = try passphrase.read(confirm: false)
+            let (_, items) = try CredentialBundle.open(bytes, passphrase: key)
+            let vault = try await options.openVault()
+            let plan = try await vault.importPlan(for: items)
+            let conflicts = Set(plan.conflicts)
+            func describe(_ key: CredentialKey) -> String {
+                guard conflicts.contains(key) else { return "add" }
+                switch onConflict { case .fail: return "conflict"; case .skip: return "skip"; case .overwrite: return "overwrite" }
+            }
+            var written: [CredentialKey] = []
+            if !dryRun { written = try await vault.importItems(items, policy: onConflict) }
+            if options.json {
+                Terminal.write(JSONValue.object([
+                    "dry_run": .bool(dryRun), "backend": .string(vault.selection.backend),
+                    "written": .number(Double(written.count)),
+                    "items": .array(items.sorted { $0.key < $1.key }.map {
+                        .object(["service": .string($0.key.service), "account": .string($0.key.account), "action": .string(describe($0.key))])
+                    }),
+                ]).serialized() + "\n")
+            } else {
+                for item in items.sorted(by: { $0.key < $1.key }) {
+                    Terminal.write("\(describe(item.key))\t\(item.key.service)\t\(item.key.account)\n")
+                }
+                if !options.quiet {
+                    Terminal.note(dryRun ? "dry run: nothing was written" : "imported \(written.count) of \(items.count) item(s) into \(vault.selection.backend)")
+                }
+            }
+            if dryRun, onConflict == .fail, !plan.conflicts.isEmpty {
+                throw CredentialVaultError(.dataError, "\(plan.conflicts.count) item(s) already exist; a real import would fail. Use --on-conflict skip or overwrite")
+            }
+        }
+    }
+}
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Check a bundle's passphrase and integrity; print the item count per service.")
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var passphrase: PassphraseOptions
+    @Argument(help: "The bundle file.") var file: String
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            disableCoreDumps()
+            let bytes = try readBundle(file)
+            _ = try BundleHeader(file: bytes)
+            let key = try passphrase.read(confirm: false)
+            let (_, items) = try CredentialBundle.open(bytes, passphrase: key)
+            if options.json {
+                Terminal.write(JSONValue.object(["valid": .bool(true), "items": .number(Double(items.count)), "services": itemCountsJSON(items)]).serialized() + "\n")
+            } else {
+                let counts = Dictionary(grouping: items, by: \.key.service).mapValues(\.count)
+                Terminal.write("ok: \(items.count) item(s)\n" + Table.render([["SERVICE", "ITEMS"]] + counts.keys.sorted().map { [$0, String(counts[$0]!)] }))
+            }
+        }
+    }
+}
+
+struct InspectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "inspect", abstract: "Print a bundle's header (version, KDF and parameters, creation time, payload size); no passphrase needed.")
+
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: "The bundle file.") var file: String
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            let header = try BundleHeader(file: readBundle(file))
+            let created = Timestamp.format(Date(timeIntervalSince1970: TimeInterval(header.created)))
+            if options.json {
+                Terminal.write(JSONValue.object([
+                    "version": .number(Double(BundleHeader.version)), "kdf": .string("argon2id13"),
+                    "opslimit": .number(Double(header.opsLimit)), "memlimit": .number(Double(header.memLimit)),
+                    "created": .string(created), "payload_bytes": .number(Double(header.payloadLength)),
+                ]).serialized() + "\n")
+            } else {
+                Terminal.write(Table.render([
+                    ["version", String(BundleHeader.version)], ["kdf", "argon2id13"],
+                    ["opslimit", String(header.opsLimit)], ["memlimit", "\(header.memLimit) bytes (\(header.memLimit >> 20) MiB)"],
+                    ["created", created], ["payload", "\(header.payloadLength) bytes"],
+                ]))
+            }
+        }
+    }
+}
+
+/// Writing a bundle file: mode 0600, atomic, never replacing an existing file unless asked.
+enum BundleFile {
+    static func write(_ bytes: [UInt8], to path: String, replace: Bool) throws {
+        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
+        let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw CredentialVaultError(.cannotWrite, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
+        var offset = 0
+        var failure: Int32 = 0
+        while offset < bytes.count {
+            let count = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if count < 0 { if errno == EINTR { continue }; failure = errno; break }
+            offset += count
+        }
+        if failure == 0, fsync(fd) != 0 { failure = errno }
+        close(fd)
+        defer { unlink(temporary) }
+        guard failure == 0 else { throw CredentialVaultError(.cannotWrite, "cannot write \(path): \(String(cString: strerror(failure))); nothing was written") }
+        // link(2) fails if the target exists: no clobbering without --force.
+        let result = replace ? rename(temporary, path) : link(temporary, path)
+        guard result == 0 else {
+            throw CredentialVaultError(.cannotWrite, errno == EEXIST ? "\(path) already exists; choose another name or add --force"
+                                                                      : "cannot write \(path): \(String(cString: strerror(errno)))")
+        }
+        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dirfd >= 0 { fsync(dirfd); close(dirfd) }
+    }
+}
