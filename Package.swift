@@ -83,6 +83,13 @@ let package = Package(
             path: "Sources/credvault",
             swiftSettings: strict
         ),
+        // libFuzzer harness for the bundle reader and the JSON parser (see fuzz/run).
+        .executableTarget(
+            name: "BundleFuzzer",
+            dependencies: ["CredentialVault"],
+            path: "Fuzz/BundleFuzzer",
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "CredentialVaultTests",
             dependencies: ["CredentialVault"],
