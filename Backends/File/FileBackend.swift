@@ -75,6 +75,11 @@ public struct FileBackend: CredentialBackend {
         }
     }
 
+    /// One read of the file.
+    public func allItems(service: String?) async throws -> [CredentialItem] {
+        try read().entries.values.filter { service == nil || $0.summary.key.service == service }.map(\.item).sorted { $0.key < $1.key }
+    }
+
     /// All items land in one atomic write.
     public func storeAllAtomically(_ items: [CredentialItem]) async throws -> Bool {
         try update { document in

@@ -22,12 +22,8 @@ public enum ConflictPolicy: String, Sendable, CaseIterable {
 extension CredentialVault {
     /// Every item (or those of `services`), with secrets, for export.
     public func exportItems(services: [String] = []) async throws -> [CredentialItem] {
-        var items: [CredentialItem] = []
-        let summaries = try await list()
-        for summary in summaries where services.isEmpty || services.contains(summary.key.service) {
-            if let item = try await backend.item(for: summary.key) { items.append(item) }
-        }
-        return items
+        if services.count == 1 { return try await backend.allItems(service: services[0]) }
+        return try await backend.allItems(service: nil).filter { services.isEmpty || services.contains($0.key.service) }
     }
 
     /// Compares `items` with the vault's contents.

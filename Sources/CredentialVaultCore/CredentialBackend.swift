@@ -26,6 +26,9 @@ public protocol CredentialBackend: Sendable {
     func secret(for key: CredentialKey) async throws -> SecretBytes?
     /// Stores `item`, replacing any item with the same key.
     func store(_ item: CredentialItem) async throws
+    /// Every item (or those of one service) with its secret, sorted by key. The default reads
+    /// the summaries, then each item; backends that can read everything at once override it.
+    func allItems(service: String?) async throws -> [CredentialItem]
     /// Stores every item in one atomic step (all or nothing) and returns true, or returns
     /// false without storing anything when the backend cannot; callers then store the items
     /// one by one. The default returns false.
@@ -42,6 +45,13 @@ extension CredentialBackend {
     public func diagnostics() async -> [Diagnostic] { [] }
     public func secret(for key: CredentialKey) async throws -> SecretBytes? { try await item(for: key)?.secret }
     public func storeAllAtomically(_ items: [CredentialItem]) async throws -> Bool { false }
+    public func allItems(service: String?) async throws -> [CredentialItem] {
+        var items: [CredentialItem] = []
+        for summary in try await summaries(service: service) {
+            if let item = try await item(for: summary.key) { items.append(item) }
+        }
+        return items
+    }
 }
 
 /// One line of `credvault doctor` output.
