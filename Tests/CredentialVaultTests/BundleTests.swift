@@ -255,3 +255,40 @@ struct BundleTests {
         #expect(!FileManager.default.fileExists(atPath: root.path + "/x.cvb"))
     }
 }
+
+/// A backend that fails on its third write: the interruption a real keyring cannot be made
+/// to produce on cue (the real-backend import runs in `BundleTests.roundTrip`).
+final class FailingBackend: CredentialBackend, @unchecked Sendable {
+    static let name = "failing"
+    static let priority = 0
+    static let protection = StorageProtection.memory
+    private let memory = MemoryBackend()
+    private var writes = 0
+    init(context: BackendContext) {}
+    func probe(timeout: Duration) async -> BackendAvailability { .available }
+    func item(for key: CredentialKey) async throws -> CredentialItem? { try await memory.item(for: key) }
+    func store(_ item: CredentialItem) async throws {
+        writes += 1
+        if writes == 3 { throw CredentialVaultError(.cannotWrite, "simulated failure") }
+        try await memory.store(item)
+    }
+    func removeItem(for key: CredentialKey) async throws -> Bool { try await memory.removeItem(for: key) }
+    func summaries(service: String?) async throws -> [CredentialSummary] { try await memory.summaries(service: service) }
+}
+
+@Suite("Import interruption")
+struct ImportInterruptionTests {
+    @Test("an import interrupted in a non-atomic backend names exactly the items written")
+    func interrupted() async throws {
+        var registry = BackendRegistry()
+        registry.register(FailingBackend.self)
+        let vault = try await CredentialVault.open(app: .credvault, registry: registry,
+                                                   options: VaultOptions(backend: "failing", environment: ["CREDVAULT_HOME": "/nonexistent/x"]))
+        let items = try (1...4).map { CredentialItem(key: try CredentialKey(service: "s", account: "a\($0)"), secret: SecretBytes(utf8: "v\($0)")) }
+        await #expect { try await vault.importItems(items, policy: .fail) } throws: { error in
+            guard let error = error as? CredentialVaultError else { return false }
+            return error.code == .cannotWrite && error.message.contains("after writing 2 of 4 item(s) (s/a1, s/a2)") && error.message.contains("stopped at s/a3")
+        }
+        #expect(try await vault.list().map(\.key.account) == ["a1", "a2"])
+    }
+}
