@@ -131,7 +131,17 @@ enum DataKeyStore {
                 "the vault's data key is missing (\(location)) but \(sealed.count) sealed value(s) exist; restore the key rather than make a new one that would orphan them")
         }
         let key = SecureBuffer.random(count: 32)
-        let hex = key.withUnsafeBytes { bytes in bytes.map { String(format: "%02x", $0) }.joined() + "\n" }
+        // 64 hex digits and a newline, built in locked memory rather than in a String.
+        let digits = Array("0123456789abcdef".utf8)
+        let hex = SecureBuffer(count: 65) { out in
+            key.withUnsafeBytes { bytes in
+                for (index, byte) in bytes.enumerated() {
+                    out[2 * index] = digits[Int(byte >> 4)]
+                    out[2 * index + 1] = digits[Int(byte & 0x0f)]
+                }
+            }
+            out[64] = UInt8(ascii: "\n")
+        }
         switch self {
         case .file(let path, _):
             let directory = (path as NSString).deletingLastPathComponent
@@ -140,12 +150,12 @@ enum DataKeyStore {
             }
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw CredentialVaultError(.cannotWrite, "cannot create the data key file \(path): \(String(cString: strerror(errno)))") }
-            let ok = Array(hex.utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) == $0.count } && fsync(fd) == 0
+            let ok = hex.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) == $0.count } && fsync(fd) == 0
             close(fd)
             guard ok else { unlink(path); throw CredentialVaultError(.cannotWrite, "cannot write the data key file \(path)") }
         case .backendItem(let itemKey):
             try await vault.backend.store(CredentialItem(key: itemKey, label: "CredentialVault data key for \(vault.context.app.name)",
-                                                         secret: SecretBytes(utf8: hex)))
+                                                         secret: hex.withUnsafeBytes { SecretBytes($0) }))
         }
         return key
     }

@@ -49,7 +49,8 @@ struct PassphraseOptions: ParsableArguments {
         }
         guard passphrase.count > 0 else { throw CredentialVaultError(.usage, "the passphrase is empty") }
         if confirm {
-            let characters = passphrase.withUnsafeBytes { String(decoding: $0, as: UTF8.self).count }
+            // Counts code points without copying the passphrase into a String.
+            let characters = passphrase.withUnsafeBytes { bytes in bytes.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) } }
             guard characters >= CredentialBundle.minimumPassphraseLength else {
                 throw CredentialVaultError(.usage,
                     "the passphrase has \(characters) characters; use at least \(CredentialBundle.minimumPassphraseLength)")
