@@ -84,18 +84,11 @@ struct PassphraseOptions: ParsableArguments {
     }
 
     private static func prompt(_ text: String) throws -> SecureBuffer {
-        Terminal.writeBytes(Array(text.utf8), to: STDERR_FILENO)
-        var saved = termios()
-        let hasTerminal = tcgetattr(STDIN_FILENO, &saved) == 0
-        if hasTerminal {
-            var silent = saved
-            silent.c_lflag &= ~tcflag_t(ECHO)
-            tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
-        }
-        defer {
-            if hasTerminal { tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
-            Terminal.writeBytes(Array("\n".utf8), to: STDERR_FILENO)
-        }
+        Terminal.withEchoDisabled(prompt: text) { readLineSecurely() }
+    }
+
+    /// One line of stdin into locked memory.
+    private static func readLineSecurely() -> SecureBuffer {
         let capacity = 4096
         var length = 0
         let line = SecureBuffer(count: capacity) { bytes in

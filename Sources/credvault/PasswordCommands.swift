@@ -15,6 +15,14 @@ struct PasswordCommand: AsyncParsableCommand {
 extension KDFProfile: ExpressibleByArgument {}
 extension ConflictPolicy: ExpressibleByArgument {}
 
+/// Reads a bundle, checks its header before asking for the passphrase, then opens it.
+func openBundle(_ path: String, _ passphrase: PassphraseOptions) throws -> [CredentialItem] {
+    let bytes = try readBundle(path)
+    _ = try BundleHeader(file: bytes)
+    let key = try passphrase.read(confirm: false)
+    return try CredentialBundle.open(bytes, passphrase: key).items
+}
+
 /// Reads a whole bundle file.
 func readBundle(_ path: String) throws -> [UInt8] {
     guard let data = FileManager.default.contents(atPath: path) else {
@@ -87,10 +95,7 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         try await Terminal.run(options) {
             disableCoreDumps()
-            let bytes = try readBundle(file)
-            _ = try BundleHeader(file: bytes)
-            let key = try passphrase.read(confirm: false)
-            let (_, items) = try CredentialBundle.open(bytes, passphrase: key)
+            let items = try openBundle(file, passphrase)
             let vault = try await options.openVault()
             let plan = try await vault.importPlan(for: items)
             let conflicts = Set(plan.conflicts)
@@ -134,10 +139,7 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await Terminal.run(options) {
             disableCoreDumps()
-            let bytes = try readBundle(file)
-            _ = try BundleHeader(file: bytes)
-            let key = try passphrase.read(confirm: false)
-            let (_, items) = try CredentialBundle.open(bytes, passphrase: key)
+            let items = try openBundle(file, passphrase)
             if options.json {
                 Terminal.write(JSONValue.object(["valid": .bool(true), "items": .number(Double(items.count)), "services": itemCountsJSON(items)]).serialized() + "\n")
             } else {

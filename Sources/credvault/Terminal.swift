@@ -73,7 +73,8 @@ enum Terminal {
         return SecretBytes(bytes)
     }
 
-    private static func readWithoutEcho(prompt: String) throws -> [UInt8] {
+    /// Shows `prompt` on stderr and runs `body` with terminal echo off, restoring it after.
+    static func withEchoDisabled<R>(prompt: String, _ body: () throws -> R) rethrows -> R {
         writeBytes(Array(prompt.utf8), to: STDERR_FILENO)
         var saved = termios()
         let hasTerminal = tcgetattr(STDIN_FILENO, &saved) == 0
@@ -86,6 +87,14 @@ enum Terminal {
             if hasTerminal { tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
             writeBytes(Array("\n".utf8), to: STDERR_FILENO)
         }
+        return try body()
+    }
+
+    private static func readWithoutEcho(prompt: String) throws -> [UInt8] {
+        try withEchoDisabled(prompt: prompt) { try readLine() }
+    }
+
+    private static func readLine() throws -> [UInt8] {
         var line: [UInt8] = []
         var byte: UInt8 = 0
         while read(STDIN_FILENO, &byte, 1) == 1 {
