@@ -60,15 +60,22 @@ public struct VaultSelector: Sendable {
     /// - Throws: ``CredentialVaultError``: `.usage` for an unknown name, `.unavailable` when
     ///   nothing usable is found or plaintext fallback is refused, `.timedOut` when a named
     ///   backend does not answer.
-    public func select() async throws -> (BackendSelection, any CredentialBackend) {
+    /// - Parameter surveyed: verdicts already found by ``survey()``; those backends are not probed again.
+    public func select(surveyed: [BackendSelection.Candidate] = []) async throws -> (BackendSelection, any CredentialBackend) {
         let ordered = registry.byPriority
+        func availability(of backend: any CredentialBackend) async -> (BackendAvailability, Duration) {
+            if let known = surveyed.first(where: { $0.name == type(of: backend).name }), let verdict = known.verdict {
+                return (verdict, known.elapsed ?? .zero)
+            }
+            return await probe(backend)
+        }
         if let requested = requestedBackend() {
             guard let type = registry.backend(named: requested.name) else {
                 throw CredentialVaultError(.usage,
                     "unknown backend '\(requested.name)' (from \(requested.source)); known backends: \(registry.names.joined(separator: ", "))")
             }
             let backend = try type.init(context: context)
-            let (verdict, elapsed) = await probe(backend)
+            let (verdict, elapsed) = await availability(of: backend)
             var candidates = ordered.map { candidate($0, verdict: nil, elapsed: nil) }
             if let index = candidates.firstIndex(where: { $0.name == type.name }) {
                 candidates[index] = candidate(type, verdict: verdict, elapsed: elapsed)
@@ -87,7 +94,7 @@ public struct VaultSelector: Sendable {
                 continue
             }
             let backend = try type.init(context: context)
-            let (verdict, elapsed) = await probe(backend)
+            let (verdict, elapsed) = await availability(of: backend)
             candidates.append(candidate(type, verdict: verdict, elapsed: elapsed))
             if verdict.isAvailable, chosen == nil { chosen = backend }
         }

@@ -13,7 +13,7 @@ struct Survey {
         let candidates = try await selector.survey()
         let selection: Result<BackendSelection, CredentialVaultError>
         do {
-            selection = .success(try await selector.select().0)
+            selection = .success(try await selector.select(surveyed: candidates).0)
         } catch let error as CredentialVaultError {
             selection = .failure(error)
         }
