@@ -9,12 +9,14 @@ let package = Package(
     products: [
         .library(name: "CredentialVault", targets: ["CredentialVault"]),
         .library(name: "CredentialVaultCore", targets: ["CredentialVaultCore"]),
+        .library(name: "CredentialVaultAuth", targets: ["CredentialVaultAuth"]),
         .executable(name: "credvault", targets: ["credvault"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // libsecret + GLib from the distribution; shim.h holds the static const SecretSchema
@@ -73,10 +75,22 @@ let package = Package(
             path: "Sources/CredentialVault",
             swiftSettings: strict
         ),
+        // Login flows on the vault: device authorization, refresh, PATs, workspace keys, modes,
+        // and the resolver that names its source.
+        .target(
+            name: "CredentialVaultAuth",
+            dependencies: [
+                "CredentialVault",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            path: "Sources/CredentialVaultAuth",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "credvault",
             dependencies: [
                 "CredentialVault",
+                "CredentialVaultAuth",
                 "CProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -92,7 +106,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CredentialVaultTests",
-            dependencies: ["CredentialVault"],
+            dependencies: ["CredentialVault", "CredentialVaultAuth"],
             path: "Tests/CredentialVaultTests",
             swiftSettings: strict
         ),

@@ -7,15 +7,15 @@ import Glibc
 /// An exclusive `flock` on a lock file beside the store. The lock file is created once,
 /// at 0600, and never unlinked (unlinking a lock file lets two processes hold "the" lock on
 /// different inodes). While held it contains the holder's pid, to name it when another
-/// process gives up waiting.
-final class FileLock {
+/// process gives up waiting. The lock is released when the object is released.
+public final class FileLock {
     private let fd: Int32
 
     /// Waits up to `timeout` for the lock.
     ///
     /// - Throws: `.timedOut` naming the lock file and the holder's pid; `.permissionDenied`
     ///   for a symlink or unsafe modes.
-    init(path: String, timeout: Duration) throws {
+    public init(path: String, timeout: Duration) throws {
         let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             if errno == ELOOP { throw SecureFileSystem.symlinkError(path) }

@@ -17,16 +17,16 @@ extension CredentialVault {
     static let sealedMagic = Array("CVS1".utf8)
     /// The attribute that marks sealed items.
     public static let sealedAttribute = "credvault-sealed"
+    /// The attribute that marks items holding sealed fields inside a larger record (login
+    /// records); their existence also stops a lost data key from being silently replaced.
+    public static let containsSealedAttribute = "credvault-contains-sealed"
 
     /// Seals `value` under the vault's data key (creating the key on first use) and stores it.
     public func storeSealed(_ value: SecretBytes, service: String, account: String, label: String? = nil) async throws {
         let key = try CredentialKey(service: service, account: account)
-        let dataKey = try await dataKeyStore().loadOrCreate(vault: self)
-        let nonce = randomBytes(count: SecretBox.nonceBytes)
-        let itemKey = Self.itemKey(dataKey: dataKey, for: key)
-        let sealed = value.withUnsafeBytes { SecretBox.seal($0, nonce: nonce, key: itemKey) }
+        let sealed = try await seal(value, for: key)
         try await store(CredentialItem(key: key, label: label, attributes: [Self.sealedAttribute: "v1"],
-                                       secret: SecretBytes(Self.sealedMagic + nonce + sealed)))
+                                       secret: SecretBytes(sealed)))
     }
 
     /// Opens the sealed value stored under `service` and `account`.
@@ -36,20 +36,34 @@ extension CredentialVault {
     ///   `.unavailable` when the data key is missing.
     public func openSealed(service: String, account: String) async throws -> SecretBytes {
         let item = try await item(service: service, account: account)
-        let bytes = item.secret.copyBytes()
+        return try await openSealed(item.secret.copyBytes(), for: item.key)
+    }
+
+    /// Seals `value` for `key` without storing it, for a sealed field inside a larger record
+    /// (the refresh token inside a login record). The result is the sealed-item format above.
+    public func seal(_ value: SecretBytes, for key: CredentialKey) async throws -> [UInt8] {
+        let dataKey = try await dataKeyStore().loadOrCreate(vault: self)
+        let nonce = randomBytes(count: SecretBox.nonceBytes)
+        let itemKey = Self.itemKey(dataKey: dataKey, for: key)
+        let sealed = value.withUnsafeBytes { SecretBox.seal($0, nonce: nonce, key: itemKey) }
+        return Self.sealedMagic + nonce + sealed
+    }
+
+    /// Opens bytes made by ``seal(_:for:)`` for the same `key`.
+    public func openSealed(_ bytes: [UInt8], for key: CredentialKey) async throws -> SecretBytes {
         let header = Self.sealedMagic.count + SecretBox.nonceBytes
         guard bytes.count >= header + SecretBox.macBytes, Array(bytes[0..<4]) == Self.sealedMagic else {
-            throw CredentialVaultError(.dataError, "the item for \(item.key) is not a sealed value")
+            throw CredentialVaultError(.dataError, "the value for \(key) is not a sealed value")
         }
         guard let dataKey = try await dataKeyStore().load(vault: self) else {
             throw CredentialVaultError(.unavailable,
                 "the vault's data key is missing (\(try await dataKeyStore().location)), so sealed values cannot be opened; restore the key from a backup. credvault never replaces it silently")
         }
         let nonce = Array(bytes[4..<header])
-        let itemKey = Self.itemKey(dataKey: dataKey, for: item.key)
+        let itemKey = Self.itemKey(dataKey: dataKey, for: key)
         guard let plain = bytes[header...].withUnsafeBytes({ SecretBox.open($0, nonce: nonce, key: itemKey) }) else {
             throw CredentialVaultError(.dataError,
-                "the sealed value for \(item.key) does not open with this vault's data key (\(try await dataKeyStore().location)): the key is not the one it was sealed with, or the value was copied from another item")
+                "the sealed value for \(key) does not open with this vault's data key (\(try await dataKeyStore().location)): the key is not the one it was sealed with, or the value was copied from another item")
         }
         return plain.withUnsafeBytes { SecretBytes($0) }
     }
@@ -125,7 +139,9 @@ enum DataKeyStore {
     /// The key, created (and stored) only when there is none and no sealed value exists.
     func loadOrCreate(vault: CredentialVault) async throws -> SecureBuffer {
         if let key = try await load(vault: vault) { return key }
-        let sealed = try await vault.list().filter { $0.attributes[CredentialVault.sealedAttribute] != nil }
+        let sealed = try await vault.list().filter {
+            $0.attributes[CredentialVault.sealedAttribute] != nil || $0.attributes[CredentialVault.containsSealedAttribute] != nil
+        }
         guard sealed.isEmpty else {
             throw CredentialVaultError(.unavailable,
                 "the vault's data key is missing (\(location)) but \(sealed.count) sealed value(s) exist; restore the key rather than make a new one that would orphan them")

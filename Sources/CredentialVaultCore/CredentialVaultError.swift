@@ -44,6 +44,10 @@ public struct CredentialVaultError: Error, CustomStringConvertible {
         public static let permissionDenied = Code(77, "permission denied")
         /// A configuration file or variable that is wrong (exit 78).
         public static let configuration = Code(78, "configuration error")
+        /// No usable credential: log in, store a token, or the refresh chain was broken (exit 80).
+        public static let authenticationRequired = Code(80, "authentication required")
+        /// The user pressed Ctrl-C; nothing was written (exit 130, as a shell reports SIGINT).
+        public static let interrupted = Code(130, "interrupted")
 
         public var description: String { name }
     }

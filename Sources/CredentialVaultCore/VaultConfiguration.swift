@@ -14,13 +14,21 @@ public struct VaultConfiguration: Sendable, Equatable {
     public var probeTimeout: Duration?
     /// `lock_timeout = SECONDS`: how long a file write waits for another process's lock.
     public var lockTimeout: Duration?
+    /// Login settings (`issuer`, `client_id`, …, optionally prefixed `prod.` or `dev.`), read by
+    /// the CredentialVaultAuth module; see ``authKeys``.
+    public var auth: [String: String] = [:]
     /// The file this was read from, if one existed.
     public var path: String?
 
     public init() {}
 
     /// The keys this version understands.
-    public static let knownKeys = ["backend", "fallback", "probe_timeout", "lock_timeout"]
+    public static let knownKeys = ["backend", "fallback", "probe_timeout", "lock_timeout"] + authKeys
+
+    /// The login settings; each may also be written `prod.KEY` or `dev.KEY` for one mode.
+    public static let authKeys = ["auth_mode", "mode", "issuer", "client_id", "audience", "scopes",
+                                  "device_authorization_endpoint", "token_endpoint", "revocation_endpoint",
+                                  "api_key_prefix"]
 
     /// Reads `path`; a missing file is an empty configuration.
     ///
@@ -76,12 +84,45 @@ public struct VaultConfiguration: Sendable, Equatable {
                 }
                 let duration = Duration.milliseconds(Int64(seconds * 1000))
                 if key == "probe_timeout" { configuration.probeTimeout = duration } else { configuration.lockTimeout = duration }
+            case _ where Self.isAuthKey(key):
+                guard !value.isEmpty else { throw bad("a value") }
+                try Self.validateAuth(key: key, value: value, bad: bad)
+                configuration.auth[key] = value
             default:
                 throw CredentialVaultError(.configuration,
                     "\(path):\(lineNumber): unknown key '\(key)'; known keys: \(knownKeys.joined(separator: ", "))")
             }
         }
         return configuration
+    }
+}
+
+extension VaultConfiguration {
+    static func isAuthKey(_ key: String) -> Bool {
+        if authKeys.contains(key) { return true }
+        for mode in ["prod.", "dev."] where key.hasPrefix(mode) {
+            let bare = String(key.dropFirst(mode.count))
+            return authKeys.contains(bare) && bare != "mode"
+        }
+        return false
+    }
+
+    static func validateAuth(key: String, value: String, bad: (String) -> CredentialVaultError) throws {
+        let bare = key.split(separator: ".").last.map(String.init) ?? key
+        switch bare {
+        case "issuer", "device_authorization_endpoint", "token_endpoint", "revocation_endpoint":
+            guard value.hasPrefix("https://") || value.hasPrefix("http://") else { throw bad("an http:// or https:// URL") }
+        case "auth_mode":
+            guard ["oauth", "clerk", "local"].contains(value) else { throw bad("'oauth' or 'local'") }
+        case "mode":
+            guard ["prod", "dev"].contains(value) else { throw bad("'prod' or 'dev'") }
+        case "api_key_prefix":
+            guard value.count <= 16, value.hasSuffix("_"),
+                  value.dropLast().allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) }) else {
+                throw bad("lower-case letters or digits ending in '_', such as cv_ or cmd_")
+            }
+        default: break
+        }
     }
 }
 

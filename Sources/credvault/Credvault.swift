@@ -8,10 +8,12 @@ struct Credvault: AsyncParsableCommand {
         discussion: """
         Secrets are read from standard input or a no-echo prompt, never from arguments.
         Exit codes: 0 ok, 1 not found, 64 usage, 65 data error, 69 unavailable or locked, \
-        70 internal, 73 cannot write, 75 timed out, 77 permissions, 78 configuration.
+        70 internal, 73 cannot write, 75 timed out, 77 permissions or denied, 78 configuration, \
+        80 authentication required, 130 interrupted.
         """,
         version: "0.1.0",
         subcommands: [SetCommand.self, GetCommand.self, DeleteCommand.self, ListCommand.self,
-                      BackendsCommand.self, DoctorCommand.self, PasswordCommand.self]
+                      BackendsCommand.self, DoctorCommand.self, PasswordCommand.self,
+                      AuthCommand.self, WorkspaceCommand.self, ModeCommand.self]
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CredentialVault
+import CredentialVaultAuth
 import Foundation
 
 /// Options every verb accepts, before or after the verb.
@@ -21,7 +22,9 @@ struct GlobalOptions: ParsableArguments {
 
     static let valued: Set<String> = ["--backend", "--app"]
     static let flags: Set<String> = ["--json", "--quiet", "-q", "--verbose", "-v"]
-    static let groups: Set<String> = ["password"]
+    /// Verb groups, and the sub-groups within them (`workspace key set`).
+    static let groups: Set<String> = ["password", "auth", "workspace"]
+    static let subgroups: Set<String> = ["workspace key"]
 
     /// Moves global options that precede the verb to just after it.
     static func movingGlobalOptionsAfterVerb(_ arguments: [String]) -> [String] {
@@ -41,8 +44,9 @@ struct GlobalOptions: ParsableArguments {
             index += 1
         }
         guard index < arguments.count, !moved.isEmpty else { return arguments }
-        // A verb group (`password export`) takes the options after its sub-verb.
-        let verbs = groups.contains(arguments[index]) && index + 1 < arguments.count ? 2 : 1
+        // A verb group (`password export`, `workspace key set`) takes the options after its sub-verb.
+        var verbs = groups.contains(arguments[index]) && index + 1 < arguments.count ? 2 : 1
+        if verbs == 2, subgroups.contains("\(arguments[index]) \(arguments[index + 1])"), index + 2 < arguments.count { verbs = 3 }
         return Array(arguments[index..<(index + verbs)]) + moved + arguments[(index + verbs)...]
     }
 
@@ -60,6 +64,17 @@ struct GlobalOptions: ParsableArguments {
             if !quiet { Terminal.warn(VaultOptions.fallbackWarning(for: selection, app: app)) }
         }
         return options
+    }
+
+    /// The program as people type it, for hints: `credvault` or `credvault --app NAME`.
+    var commandName: String { app == "credvault" ? "credvault" : "credvault --app \(app)" }
+
+    /// Opens the vault and the app's login settings.
+    func openAuthSession() async throws -> AuthSession {
+        let vault = try await openVault()
+        let settings = try AuthSettings(app: vault.context.app, environment: vault.context.environment,
+                                        configuration: vault.context.configuration, commandName: commandName)
+        return AuthSession(vault: vault, settings: settings)
     }
 
     /// Opens the vault, reporting the selection when --verbose.

@@ -47,7 +47,7 @@ enum Terminal {
 
     /// The secret for `set`: all of stdin with one trailing newline removed, or, on a
     /// terminal, one line typed without echo.
-    static func readSecret(prompt: String) throws -> SecretBytes {
+    static func readSecret(prompt: String, emptyHint: String = "pipe it on standard input (printf '%s' \"$SECRET\" | credvault set SERVICE ACCOUNT) or type it at the prompt") throws -> SecretBytes {
         var bytes: [UInt8]
         if isatty(STDIN_FILENO) == 1 {
             bytes = try readWithoutEcho(prompt: prompt)
@@ -68,7 +68,7 @@ enum Terminal {
         }
         defer { bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
         guard !bytes.isEmpty else {
-            throw CredentialVaultError(.dataError, "the secret is empty; pipe it on standard input (printf '%s' \"$SECRET\" | credvault set SERVICE ACCOUNT) or type it at the prompt")
+            throw CredentialVaultError(.dataError, "the secret is empty; \(emptyHint)")
         }
         return SecretBytes(bytes)
     }

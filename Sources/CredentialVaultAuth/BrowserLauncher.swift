@@ -1,0 +1,45 @@
+import Foundation
+
+/// Opens a URL in the person's browser: each command of `$BROWSER` (`:`-separated, `%s`
+/// replaced by the URL) in turn, else `xdg-open`. Failing to open one is not an error.
+enum BrowserLauncher {
+    /// Whether a graphical session is there to show a browser.
+    static func displayAvailable(_ environment: [String: String]) -> Bool {
+        !(environment["DISPLAY"] ?? "").isEmpty || !(environment["WAYLAND_DISPLAY"] ?? "").isEmpty
+    }
+
+    /// Tries to open `url`; returns whether a launcher accepted it, and what happened.
+    static func open(_ url: String, environment: [String: String]) -> (opened: Bool, detail: String) {
+        let commands = (environment["BROWSER"].flatMap { $0.isEmpty ? nil : $0 }?.split(separator: ":").map(String.init)) ?? ["xdg-open"]
+        var failures: [String] = []
+        for command in commands {
+            var words = command.split(separator: " ").map(String.init)
+            guard !words.isEmpty else { continue }
+            if words.contains(where: { $0.contains("%s") }) {
+                words = words.map { $0.replacingOccurrences(of: "%s", with: url) }
+            } else {
+                words.append(url)
+            }
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = words
+            process.environment = environment
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            do {
+                try process.run()
+            } catch {
+                failures.append("\(words[0]): \(error.localizedDescription)")
+                continue
+            }
+            // A launcher that is still running after 2 s has the URL; one that exits
+            // quickly tells us whether it worked.
+            let deadline = Date().addingTimeInterval(2)
+            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+            if process.isRunning || process.terminationStatus == 0 { return (true, "opened \(words[0])") }
+            failures.append("\(words[0]) exited with status \(process.terminationStatus)")
+        }
+        return (false, failures.joined(separator: "; "))
+    }
+}

@@ -1,0 +1,299 @@
+import ArgumentParser
+import CredentialVault
+import CredentialVaultAuth
+import Dispatch
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct AuthCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "auth",
+        abstract: "Log in (device code), store tokens, resolve the credential to use, status and logout.",
+        subcommands: [LoginCommand.self, TokenCommand.self, ResolveCommand.self, StatusCommand.self, LogoutCommand.self])
+}
+
+struct LoginCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "login",
+        abstract: "Log in with the OAuth device authorization grant (RFC 8628).")
+
+    @OptionGroup var options: GlobalOptions
+    @Flag(help: "Do not open a browser; show the URL and the code only.") var noBrowser = false
+    @Option(help: "Stop waiting for approval after this many seconds (never past the server's limit).") var timeout: Int = 600
+    @Option(help: "Log in to this mode (prod or dev) instead of the current one.") var mode: String?
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            guard timeout > 0 else { throw CredentialVaultError(.usage, "--timeout must be a positive number of seconds") }
+            let mode = try self.mode.map { try ServiceMode.parse($0, source: "--mode") }
+            let session = try await options.openAuthSession()
+            let interruption = LoginInterruption.install()
+            defer { interruption.cancel() }
+            let presenter = LoginPresenter(quiet: options.quiet)
+            let outcome = try await session.login(.init(mode: mode, timeout: .seconds(timeout), openBrowser: !noBrowser)) { presenter.show($0) }
+            presenter.finish()
+            switch outcome {
+            case .zeroAuth(let variable):
+                if options.json {
+                    Terminal.write(JSONValue.object(["zero_auth": .bool(true), "source": .string(variable)]).serialized() + "\n")
+                } else {
+                    Terminal.write(Box.render(title: "Auth not required", lines: [
+                        "\(session.settings.app.name) is running in local (zero-auth) mode (\(variable)).",
+                        "No authentication is required.",
+                    ]))
+                }
+            case .loggedIn(let mode, let identity, let location, let expiresAt):
+                if options.json {
+                    Terminal.write(JSONValue.object([
+                        "logged_in": .bool(true), "mode": .string(mode.rawValue), "location": .string(location),
+                        "identity": identity?.displayName.map { .string($0) } ?? .null,
+                        "expires_at": expiresAt.map { .string(Timestamp.format($0)) } ?? .null,
+                    ]).serialized() + "\n")
+                } else {
+                    var lines = ["Logged in (\(mode) mode)."]
+                    if let name = identity?.displayName { lines.append("Identity: \(name) (\(identity?.displayClaim ?? "sub"), unverified claim)") }
+                    lines.append("Credentials stored in \(location).")
+                    if let expiresAt { lines.append("Access token expires \(Timestamp.format(expiresAt)); refreshed automatically.") }
+                    Terminal.write(Box.render(title: "Login successful", lines: lines))
+                }
+            }
+        }
+    }
+}
+
+/// The device-code box, the browser note and the live countdown, on stderr.
+final class LoginPresenter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let quiet: Bool
+    private let live = isatty(STDERR_FILENO) == 1
+    private var countdownShown = false
+
+    init(quiet: Bool) { self.quiet = quiet }
+
+    func show(_ event: LoginEvent) {
+        lock.lock(); defer { lock.unlock() }
+        switch event {
+        case .prompt(let prompt):
+            var lines = ["To log in, visit:", "", "  \(prompt.verificationURI)", "", "Enter code:", "", "  \(prompt.userCode)", ""]
+            let seconds = Int(prompt.deadline.timeIntervalSinceNow.rounded())
+            lines.append("The code expires in \(seconds) seconds.")
+            if let message = prompt.message { lines += ["", message] }
+            Terminal.writeBytes(Array(Box.render(title: "Authorize", lines: lines).utf8), to: STDERR_FILENO)
+        case .browser(let opened, let detail):
+            clearCountdown()
+            if opened { Terminal.note("opened the verification page in your browser") }
+            else if !quiet { Terminal.note("Could not open browser automatically (\(detail)); open the URL above and enter the code") }
+        case .waiting(let remaining):
+            guard live else { return }
+            let seconds = max(0, Int(remaining.rounded(.down)))
+            let text = "\rWaiting for approval… \(seconds / 60):\(String(format: "%02d", seconds % 60)) left (Ctrl-C cancels) "
+            Terminal.writeBytes(Array(text.utf8), to: STDERR_FILENO)
+            countdownShown = true
+        case .slowDown(let interval):
+            clearCountdown()
+            if !quiet { Terminal.note("the server asked to slow down; polling every \(interval) s") }
+        case .retrying(let reason, let wait):
+            clearCountdown()
+            if !quiet { Terminal.warn("\(reason); retrying in \(wait) s") }
+        }
+    }
+
+    func finish() {
+        lock.lock(); defer { lock.unlock() }
+        clearCountdown()
+    }
+
+    private func clearCountdown() {
+        if countdownShown {
+            Terminal.writeBytes(Array("\r\u{1B}[K".utf8), to: STDERR_FILENO)
+            countdownShown = false
+        }
+    }
+}
+
+/// Ctrl-C during login: say that nothing was stored and exit 130.
+struct LoginInterruption {
+    private let source: DispatchSourceSignal
+
+    static func install() -> LoginInterruption {
+        signal(SIGINT, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        source.setEventHandler {
+            Terminal.writeBytes(Array("\r\u{1B}[K\ncredvault: login cancelled; nothing was stored\n".utf8), to: STDERR_FILENO)
+            _exit(CredentialVaultError.Code.interrupted.exitStatus)
+        }
+        source.resume()
+        return LoginInterruption(source: source)
+    }
+
+    func cancel() {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+}
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Store a personal access token read from standard input (or typed without echo).")
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            let session = try await options.openAuthSession()
+            let token = try Terminal.readSecret(prompt: "Personal access token: ",
+                                                emptyHint: "pipe the token on standard input or type it at the prompt")
+            let location = try await session.storePersonalAccessToken(token)
+            if options.json {
+                Terminal.write(JSONValue.object(["stored": .bool(true), "backend": .string(session.vault.selection.backend),
+                                                 "location": .string(location)]).serialized() + "\n")
+            } else {
+                Terminal.write(Box.render(title: "Token stored", lines: [
+                    "Personal Access Token stored successfully!", "",
+                    "Credentials stored in \(location).",
+                ]))
+            }
+            for variable in ["AUTH_TOKEN", "API_KEY"] {
+                if let name = session.settings.variable(variable)?.name {
+                    Terminal.warn("\(name) is set and takes precedence over the stored token")
+                }
+            }
+        }
+    }
+}
+
+struct ResolveCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resolve",
+        abstract: "Say which credential would be used and where it came from (refreshing an OAuth token when due).")
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var credentials: CredentialOptions
+    @Flag(help: "Print only the credential, for scripts.") var raw = false
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            let session = try await options.openAuthSession()
+            let resolved = try await session.resolve(credentials.request)
+            if !options.quiet { resolved.warnings.forEach { Terminal.warn($0) } }
+            if raw {
+                guard let value = resolved.value else {
+                    throw CredentialVaultError(.notFound, "no credential: \(session.settings.app.name) runs in local (zero-auth) mode")
+                }
+                var bytes = value.copyBytes()
+                if Terminal.stdoutIsTerminal { bytes.append(UInt8(ascii: "\n")) }
+                Terminal.writeBytes(bytes, to: STDOUT_FILENO)
+                bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+            } else if options.json {
+                Terminal.write(JSONValue.object([
+                    "source": AuthStatusJSON.source(resolved.source),
+                    "masked": resolved.value.map { .string(APIKey.masked($0)) } ?? .null,
+                    "shadowed": .array(resolved.shadowed.map(AuthStatusJSON.source)),
+                    "mode": .string(resolved.mode.rawValue),
+                    "workspace": resolved.workspace.map { .string($0) } ?? .null,
+                    "warnings": .array(resolved.warnings.map { .string($0) }),
+                ]).serialized() + "\n")
+            } else {
+                var text = "source: \(resolved.source)\n"
+                text += "credential: \(resolved.value.map(APIKey.masked) ?? "none (zero-auth)")\n"
+                if let workspace = resolved.workspace { text += "workspace: \(workspace)\n" }
+                for shadowed in resolved.shadowed { text += "shadowed: \(shadowed)\n" }
+                Terminal.write(text)
+            }
+        }
+    }
+}
+
+enum AuthStatusJSON {
+    static func source(_ source: CredentialSource) -> JSONValue {
+        .object(["kind": .string(source.kind), "location": .string(source.location), "description": .string(source.description)])
+    }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Identity, workspace, mode, the credential in use and where it lives, expiry, shadowed sources.")
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var credentials: CredentialOptions
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            let session = try await options.openAuthSession()
+            let status = try await session.status(credentials.request)
+            if options.json {
+                Terminal.write(status.json.serialized() + "\n")
+            } else if case .zeroAuth? = status.credential?.source {
+                Terminal.write(Box.render(title: "Auth not required", lines: [
+                    "\(status.app) is running in local (zero-auth) mode.",
+                    "No authentication is required.",
+                ]))
+            } else {
+                var text = ""
+                if let identity = status.identity, let name = identity.displayName {
+                    text += "Identity:   \(name) (\(identity.displayClaim ?? "sub") from the ID token, unverified)\n"
+                }
+                text += "Mode:       \(status.mode) (\(status.modeSource))\n"
+                text += "Workspace:  \(status.workspace ?? "none")\(status.workspaceSource.map { " (\($0))" } ?? "")\n"
+                if let credential = status.credential {
+                    text += "Source:     \(credential.source)\n"
+                    text += "Credential: \(credential.value.map(APIKey.masked) ?? "none")\n"
+                    for shadowed in credential.shadowed { text += "Shadowed:   \(shadowed)\n" }
+                }
+                text += "Storage:    \(status.storage)\n"
+                if let expiresAt = status.expiresAt {
+                    text += "Expires:    \(Timestamp.format(expiresAt))\(expiresAt < Date() ? " (expired)" : "")\n"
+                }
+                if let due = status.refreshDueAt { text += "Refresh:    \(due < Date() ? "due now (at the next use)" : "from \(Timestamp.format(due))")\n" }
+                if status.needsLogin { text += "Login:      needed (the last refresh was refused)\n" }
+                Terminal.write(text)
+                if let warnings = status.credential?.warnings, !options.quiet { warnings.forEach { Terminal.warn($0) } }
+            }
+            if let problem = status.problem { throw problem }
+        }
+    }
+}
+
+struct LogoutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "logout",
+        abstract: "Remove (and revoke at the server) the OAuth tokens of the current mode and the stored personal access token.")
+
+    @OptionGroup var options: GlobalOptions
+    @Flag(help: "Log out of every mode.") var all = false
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            let session = try await options.openAuthSession()
+            let outcome = try await session.logout(all: all)
+            if options.json {
+                Terminal.write(JSONValue.object([
+                    "removed_modes": .array(outcome.removedModes.map { .string($0.rawValue) }),
+                    "removed_personal_access_token": .bool(outcome.removedPersonalAccessToken),
+                    "revocation": .array(outcome.revocation.map { .string($0) }),
+                    "environment_still_set": .array(outcome.remainingEnvironment.map { .string($0) }),
+                ]).serialized() + "\n")
+            } else {
+                var lines: [String]
+                if outcome.removedModes.isEmpty && !outcome.removedPersonalAccessToken {
+                    lines = ["Already logged out: no stored tokens."]
+                } else {
+                    lines = ["Logged out successfully."]
+                    if !outcome.removedModes.isEmpty {
+                        lines.append("Removed the OAuth tokens of: \(outcome.removedModes.map(\.rawValue).joined(separator: ", ")).")
+                    }
+                    if outcome.removedPersonalAccessToken { lines.append("Removed the personal access token.") }
+                    lines += outcome.revocation.map { "Revocation: \($0)" }
+                }
+                Terminal.write(Box.render(title: "Logout", lines: lines))
+            }
+            for name in outcome.remainingEnvironment where !options.quiet {
+                Terminal.warn("\(name) is still set and will keep supplying a credential; unset it to be fully logged out")
+            }
+        }
+    }
+}
