@@ -108,6 +108,7 @@ let package = Package(
             name: "CredentialVaultTests",
             dependencies: ["CredentialVault", "CredentialVaultAuth"],
             path: "Tests/CredentialVaultTests",
+            exclude: ["Vectors"], // read by path, not bundled as resources
             swiftSettings: strict
         ),
     ]

@@ -274,7 +274,9 @@ public struct AuthSession: Sendable {
     func revoke(_ tokens: TokenSet, mode: ServiceMode) async -> String {
         guard let endpoint = tokens.endpoints.revocation else { return "no revocation endpoint" }
         let vault = self.vault
-        let http = HTTPTransport(timeout: .seconds(5))
+        var transport = HTTPTransport(timeout: .seconds(5))
+        transport.trace = self.http.trace
+        let http = transport
         let app = settings.app
         let work: @Sendable () async -> String = {
             var results: [String] = []

@@ -64,6 +64,9 @@ public struct HTTPTransport: Sendable {
     public var timeout: Duration
     /// Bodies larger than this are refused (a token endpoint answers in a few KiB).
     public var maximumBodySize = 1 << 20
+    /// Debug trace (`--verbose`): one line per exchange with the method, URL, status and the
+    /// OAuth `error` code. Never headers, form fields or bodies: they carry codes and tokens.
+    public var trace: (@Sendable (String) -> Void)?
 
     public init(timeout: Duration = .seconds(15)) {
         self.timeout = timeout
@@ -81,7 +84,8 @@ public struct HTTPTransport: Sendable {
         request.headers.add(name: "Accept", value: "application/json")
         if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
         request.body = .bytes(ByteBuffer(bytes: Array(FormEncoding.encode(fields).utf8)))
-        return try await execute(request, url: url)
+        let grant = fields.first { $0.0 == "grant_type" }.map { " grant_type=\($0.1)" } ?? ""
+        return try await execute(request, url: url, note: grant)
     }
 
     /// GETs `url`, asking for JSON.
@@ -89,17 +93,19 @@ public struct HTTPTransport: Sendable {
         var request = HTTPClientRequest(url: url)
         request.method = .GET
         request.headers.add(name: "Accept", value: "application/json")
-        return try await execute(request, url: url)
+        return try await execute(request, url: url, note: "")
     }
 
-    private func execute(_ request: HTTPClientRequest, url: String) async throws -> HTTPReply {
+    private func execute(_ request: HTTPClientRequest, url: String, note: String) async throws -> HTTPReply {
         let seconds = Int64(timeout.components.seconds)
         do {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(max(seconds, 1)))
             let body = try await response.body.collect(upTo: maximumBodySize)
-            return HTTPReply(status: Int(response.status.code),
-                             contentType: response.headers.first(name: "Content-Type"),
-                             body: Array(body.readableBytesView))
+            let reply = HTTPReply(status: Int(response.status.code),
+                                  contentType: response.headers.first(name: "Content-Type"),
+                                  body: Array(body.readableBytesView))
+            trace?("\(request.method.rawValue) \(url)\(note) → HTTP \(reply.status)\(reply.string("error").map { " error=\($0)" } ?? "")")
+            return reply
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
             throw CredentialVaultError(.timedOut, "no answer from \(url) within \(seconds) s", cause: error)
         } catch let error as CredentialVaultError {

@@ -253,7 +253,12 @@ struct StatusCommand: AsyncParsableCommand {
                 Terminal.write(text)
                 if let warnings = status.credential?.warnings, !options.quiet { warnings.forEach { Terminal.warn($0) } }
             }
-            if let problem = status.problem { throw problem }
+            if let problem = status.problem {
+                guard options.json else { throw problem }
+                // The status document above already carries the error: one JSON document only.
+                Terminal.writeBytes(Array("credvault: error: \(problem.message)\n".utf8), to: STDERR_FILENO)
+                throw ExitCode(problem.code.exitStatus)
+            }
         }
     }
 }

@@ -74,7 +74,9 @@ struct GlobalOptions: ParsableArguments {
         let vault = try await openVault()
         let settings = try AuthSettings(app: vault.context.app, environment: vault.context.environment,
                                         configuration: vault.context.configuration, commandName: commandName)
-        return AuthSession(vault: vault, settings: settings)
+        var session = AuthSession(vault: vault, settings: settings)
+        if verbose { session.http.trace = { Terminal.note("http: \($0)") } }
+        return session
     }
 
     /// Opens the vault, reporting the selection when --verbose.

@@ -21,7 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 args = None
 lock = threading.Lock()
-state = {"first_poll_done": False, "token_index": 0}
+state = {"first_poll_done": False, "token": 0, "refresh": 0}
 
 
 def log(entry):
@@ -61,6 +61,8 @@ class Handler(BaseHTTPRequestHandler):
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
         grant = (form.get("grant_type") or [None])[0]
         entry = {"t": time.time(), "method": method, "path": self.path.split("?")[0], "grant_type": grant,
+                 # Only the fault server's own fake refresh tokens are logged; never a proxied one.
+                 "refresh_token": (form.get("refresh_token") or [None])[0] if args.role == "fault" else None,
                  "authorization": "bearer" if (self.headers.get("Authorization") or "").startswith("Bearer ") else None}
         if args.role == "proxy":
             status = self.proxy(method, body, grant)
@@ -108,10 +110,11 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/device":
             return self.answer(script["device"], base)
         if path == "/token":
-            responses = script["token"] if grant != "refresh_token" else script.get("refresh", script["token"])
+            which = "refresh" if grant == "refresh_token" and "refresh" in script else "token"
+            responses = script[which]
             with lock:
-                index = min(state["token_index"], len(responses) - 1)
-                state["token_index"] += 1
+                index = min(state[which], len(responses) - 1)
+                state[which] += 1
             return self.answer(responses[index], base)
         if path == "/revoke":
             return self.answer({"status": 200, "body": ""})

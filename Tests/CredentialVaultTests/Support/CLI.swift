@@ -18,6 +18,8 @@ struct CLI: Sendable {
     /// The environment every invocation gets: a PATH, plus `environment`. Nothing else from
     /// this process leaks in (no D-Bus address unless given).
     var environment: [String: String]
+    /// Arguments a test puts before the verb (`--app skillmeat`).
+    var appArguments: [String] = []
 
     init(home: String, environment: [String: String] = [:]) {
         var base = ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8"]

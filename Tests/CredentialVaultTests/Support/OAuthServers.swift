@@ -154,7 +154,7 @@ final class OAuthPeer: @unchecked Sendable {
     }
 
     func stop() {
-        kill(child.pid, SIGTERM)
+        kill(child.pid, SIGKILL)
         _ = child.wait(timeout: 5)
         directory.remove()
     }
