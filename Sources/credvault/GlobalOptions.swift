@@ -14,11 +14,19 @@ struct GlobalOptions: ParsableArguments {
     @Flag(help: "Print one JSON document.")
     var json = false
 
-    @Flag(name: .shortAndLong, help: "Do not print warnings (such as the plaintext fallback notice).")
-    var quiet = false
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Do not print warnings (such as the plaintext fallback notice); <APP>_LOG_LEVEL=error does the same.")
+    var quietFlag = false
 
-    @Flag(name: .shortAndLong, help: "Say which backend was chosen and why.")
-    var verbose = false
+    @Flag(name: [.customShort("v"), .customLong("verbose")], help: "Say which backend was chosen and why, and trace HTTP exchanges; <APP>_LOG_LEVEL=debug does the same.")
+    var verboseFlag = false
+
+    /// `<APP>_LOG_LEVEL` (debug, info, warn, error), as cmdop documents it.
+    var logLevel: String? {
+        guard let app = try? AppProfile(app) else { return nil }
+        return ProcessInfo.processInfo.environment[app.variable("LOG_LEVEL")]?.lowercased()
+    }
+    var quiet: Bool { quietFlag || logLevel == "error" }
+    var verbose: Bool { verboseFlag || logLevel == "debug" }
 
     static let valued: Set<String> = ["--backend", "--app"]
     static let flags: Set<String> = ["--json", "--quiet", "-q", "--verbose", "-v"]

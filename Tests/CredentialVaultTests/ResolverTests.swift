@@ -204,6 +204,10 @@ struct ResolverTests {
         let stored = try cmdop.run(cmdop.appArguments + ["workspace", "key", "set", "acme"], input: Array("cmd_acme_a1b2c3d4e5f6".utf8))
         #expect(stored.status == 0)
         #expect(stored.stderr.contains("CMDOP_API_KEY is set and takes precedence"))
+        let debug = try cmdop.run(cmdop.appArguments + ["auth", "resolve"], extra: ["CMDOP_LOG_LEVEL": "debug"])
+        #expect(debug.stderr.contains("credvault: backend: file"), "CMDOP_LOG_LEVEL=debug is --verbose: \(debug.stderr)")
+        let quiet = try cmdop.run(cmdop.appArguments + ["auth", "resolve"], extra: ["CMDOP_LOG_LEVEL": "error"])
+        #expect(!quiet.stderr.contains("warning"), "CMDOP_LOG_LEVEL=error silences warnings: \(quiet.stderr)")
     }
 
     @Test("a corrupt login record is refused (65), never replaced")
