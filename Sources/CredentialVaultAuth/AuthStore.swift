@@ -24,8 +24,9 @@ public struct AuthStore: Sendable {
 
     /// The stored record, or an empty one when there is none.
     public func load() async throws -> AuthRecord {
-        guard let item = try await vault.backend.item(for: key) else { return AuthRecord() }
-        return try AuthRecord.parse(item.secret, location: location, app: app)
+        // Only the secret: in the keyring, label and attributes would cost extra D-Bus calls.
+        guard let secret = try await vault.backend.secret(for: key) else { return AuthRecord() }
+        return try AuthRecord.parse(secret, location: location, app: app)
     }
 
     /// The lock file for `name` in the app directory (created 0700 when missing).
