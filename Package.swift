@@ -64,6 +64,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "EncryptedFileBackend",
+            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "FileBackend"],
+            path: "Backends/EncryptedFile",
+            swiftSettings: strict
+        ),
+        .target(
             name: "SecretServiceBackend",
             dependencies: ["CredentialVaultCore", "CLibSecret"],
             path: "Backends/SecretService",
@@ -71,7 +77,8 @@ let package = Package(
         ),
         .target(
             name: "CredentialVault",
-            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "MemoryBackend", "FileBackend", "SecretServiceBackend"],
+            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "MemoryBackend", "FileBackend", "EncryptedFileBackend",
+                           "SecretServiceBackend"],
             path: "Sources/CredentialVault",
             swiftSettings: strict
         ),

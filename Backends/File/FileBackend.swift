@@ -15,14 +15,20 @@ public struct FileBackend: CredentialBackend {
     public static let name = "file"
     public static let priority = 10
     public static let protection = StorageProtection.plaintextFile
+    /// The plaintext store's file name.
+    public static let fileName = "credentials.json"
+    /// The password-protected store's file name (Backends/EncryptedFile). While it exists it
+    /// is the store, and this backend refuses to touch `credentials.json`.
+    public static let encryptedFileName = "credentials.cvstore"
 
     /// The app's directory.
     public let directory: String
-    /// `<directory>/credentials.json`.
+    /// `<directory>/credentials.json` (or the encrypted store, for a codec that encrypts).
     public let path: String
-    /// `<directory>/credentials.json.lock`.
+    /// `<directory>/credentials.json.lock`, shared by the plaintext and the encrypted store.
     public let lockPath: String
     private let lockTimeout: Duration
+    private let codec: any FileStoreCodec
 
     public init(context: BackendContext) {
         self.init(directory: context.directory, lockTimeout: context.lockTimeout)
@@ -30,10 +36,16 @@ public struct FileBackend: CredentialBackend {
 
     /// A store in `directory`.
     public init(directory: String, lockTimeout: Duration = .seconds(10)) {
+        self.init(directory: directory, lockTimeout: lockTimeout, codec: PlaintextCodec())
+    }
+
+    /// A store in `directory` whose file bytes go through `codec` (the encrypted store).
+    package init(directory: String, lockTimeout: Duration, codec: any FileStoreCodec) {
         self.directory = directory
-        self.path = directory + "/credentials.json"
-        self.lockPath = path + ".lock"
+        self.path = directory + "/" + codec.fileName
+        self.lockPath = directory + "/" + Self.fileName + ".lock"
         self.lockTimeout = lockTimeout
+        self.codec = codec
     }
 
     /// Available when the directory exists with safe modes, or can be created; and when
@@ -43,6 +55,7 @@ public struct FileBackend: CredentialBackend {
             var info = stat()
             if stat(directory, &info) == 0 {
                 try SecureFileSystem.checkDirectory(directory)
+                try codec.checkNotSuperseded(directory: directory)
                 if let descriptor = try SecureFileSystem.openForReading(path) { try? descriptor.close() }
             } else if access(firstExistingAncestor(of: directory), W_OK) != 0 {
                 return .unavailable(reason: "cannot create \(directory): its parent is not writable", code: .cannotWrite)
@@ -135,9 +148,14 @@ public struct FileBackend: CredentialBackend {
         var info = stat()
         guard stat(directory, &info) == 0 else { return FileStoreDocument() }
         try SecureFileSystem.checkDirectory(directory)
-        guard let descriptor = try SecureFileSystem.openForReading(path) else { return FileStoreDocument() }
+        try codec.checkNotSuperseded(directory: directory)
+        guard let descriptor = try SecureFileSystem.openForReading(path) else {
+            if codec.mustExist { throw CredentialVaultError(.notFound, "\(path) does not exist") }
+            return FileStoreDocument()
+        }
         defer { try? descriptor.close() }
-        return try FileStoreDocument(bytes: SecureFileSystem.readAll(descriptor, path: path), path: path)
+        let bytes = try codec.decode(SecureFileSystem.readAll(descriptor, path: path), path: path)
+        return try FileStoreDocument(bytes: bytes, path: path)
     }
 
     /// Runs `change` on the current document under the lock and writes the result if it returns true.
@@ -145,10 +163,11 @@ public struct FileBackend: CredentialBackend {
         try SecureFileSystem.ensureDirectory(directory)
         let lock = try FileLock(path: lockPath, timeout: lockTimeout)
         defer { withExtendedLifetime(lock) {} }
-        SecureFileSystem.removeStaleTemporaries(directory: directory, name: "credentials.json")
+        SecureFileSystem.removeStaleTemporaries(directory: directory, name: codec.fileName)
         var document = try read()
         guard try change(&document) else { return }
-        try SecureFileSystem.replaceAtomically(path, with: document.serialized())
+        try SecureFileSystem.replaceAtomically(path, with: codec.encode(document.serialized(), path: path))
+        try codec.didWrite(directory: directory)
     }
 
     private func firstExistingAncestor(of path: String) -> String {

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Fields this version does not know are kept and written back unchanged, so a newer
 /// writer's additions are not lost by an older one.
-struct FileStoreDocument {
+package struct FileStoreDocument {
     static let version = 1
 
     /// One item. The secret stays in its base64 text until asked for: reading one secret
@@ -38,12 +38,12 @@ struct FileStoreDocument {
     var entries: [CredentialKey: Entry] = [:]
     var unknownFields: [String: JSONValue] = [:]
 
-    init() {}
+    package init() {}
 
     /// Parses and validates `bytes` read from `path`.
     ///
     /// - Throws: `.dataError` naming the path and the line and column, or the item at fault.
-    init(bytes: [UInt8], path: String) throws {
+    package init(bytes: [UInt8], path: String) throws {
         let root: JSONValue
         do {
             root = try JSONParser.parse(bytes)
@@ -129,7 +129,7 @@ struct FileStoreDocument {
     }
 
     /// The document as the bytes to write: pretty-printed, keys and items sorted.
-    func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var root = unknownFields
         root["version"] = .number(Double(Self.version))
         root["items"] = .array(entries.keys.sorted().map { key in

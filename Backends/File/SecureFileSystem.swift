@@ -8,10 +8,10 @@ import Glibc
 /// The few file-system operations the file backend needs, each checking ownership and
 /// modes the way ssh does, and each failing with a message that names the path and the
 /// command that fixes it. All raw system calls of the backend are here.
-enum SecureFileSystem {
+package enum SecureFileSystem {
     /// Creates `directory` (and missing parents) if needed, the last component at mode 0700,
     /// then checks it.
-    static func ensureDirectory(_ directory: String) throws {
+    package static func ensureDirectory(_ directory: String) throws {
         var info = stat()
         if stat(directory, &info) != 0 {
             guard errno == ENOENT else { throw statError(directory, errno) }
@@ -34,7 +34,7 @@ enum SecureFileSystem {
     }
 
     /// Refuses a directory that is not a directory, is owned by another user, or is open to group or others.
-    static func checkDirectory(_ directory: String) throws {
+    package static func checkDirectory(_ directory: String) throws {
         var info = stat()
         guard stat(directory, &info) == 0 else { throw statError(directory, errno) }
         guard info.st_mode & S_IFMT == S_IFDIR else {
@@ -44,7 +44,7 @@ enum SecureFileSystem {
     }
 
     /// Refuses a file owned by another user or with group/other permission bits.
-    static func checkOwnerAndMode(path: String, info: stat, allowed: mode_t, fix: String) throws {
+    package static func checkOwnerAndMode(path: String, info: stat, allowed: mode_t, fix: String) throws {
         let uid = geteuid()
         guard info.st_uid == uid else {
             let user = userName(uid) ?? String(uid)
@@ -60,7 +60,7 @@ enum SecureFileSystem {
 
     /// Opens an existing regular file for reading without following a symlink, and checks it.
     /// Returns `nil` when the file does not exist.
-    static func openForReading(_ path: String) throws -> FileDescriptor? {
+    package static func openForReading(_ path: String) throws -> FileDescriptor? {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
             let code = errno
@@ -79,7 +79,7 @@ enum SecureFileSystem {
         }
     }
 
-    static func checkRegularFile(_ descriptor: FileDescriptor, path: String) throws {
+    package static func checkRegularFile(_ descriptor: FileDescriptor, path: String) throws {
         var info = stat()
         guard fstat(descriptor.rawValue, &info) == 0 else { throw statError(path, errno) }
         guard info.st_mode & S_IFMT == S_IFREG else {
@@ -89,7 +89,7 @@ enum SecureFileSystem {
     }
 
     /// Reads the whole file.
-    static func readAll(_ descriptor: FileDescriptor, path: String) throws -> [UInt8] {
+    package static func readAll(_ descriptor: FileDescriptor, path: String) throws -> [UInt8] {
         var result: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
@@ -107,7 +107,7 @@ enum SecureFileSystem {
     /// Writes `bytes` to a new temporary file beside `path` (created O_EXCL at 0600), flushes
     /// it, renames it over `path` and flushes the directory: the file is the old one or the
     /// new one, never a mix. On failure the temporary file is removed and `path` is untouched.
-    static func replaceAtomically(_ path: String, with bytes: [UInt8]) throws {
+    package static func replaceAtomically(_ path: String, with bytes: [UInt8]) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
         let temporary = "\(directory)/.\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
@@ -136,7 +136,7 @@ enum SecureFileSystem {
     }
 
     /// Flushes a directory's entries (fsync on the directory).
-    static func syncDirectory(_ directory: String) {
+    package static func syncDirectory(_ directory: String) {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { return }
         _ = fsync(fd)
@@ -144,14 +144,14 @@ enum SecureFileSystem {
     }
 
     /// Removes temporary files a killed writer left behind. Call only while holding the lock.
-    static func removeStaleTemporaries(directory: String, name: String) {
+    package static func removeStaleTemporaries(directory: String, name: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
         for entry in names where entry.hasPrefix(".\(name).") && entry.hasSuffix(".tmp") {
             unlink("\(directory)/\(entry)")
         }
     }
 
-    static func writeError(_ path: String, _ code: Int32) -> CredentialVaultError {
+    package static func writeError(_ path: String, _ code: Int32) -> CredentialVaultError {
         let reason = String(cString: strerror(code))
         let advice: String
         switch code {
@@ -163,19 +163,19 @@ enum SecureFileSystem {
         return CredentialVaultError(.cannotWrite, "cannot write \(path): \(reason); \(advice). The previous contents are intact")
     }
 
-    static func symlinkError(_ path: String) -> CredentialVaultError {
+    package static func symlinkError(_ path: String) -> CredentialVaultError {
         CredentialVaultError(.permissionDenied,
             "\(path) is a symbolic link, which credvault refuses to follow; nothing was read or written. Replace it with the real file: mv \"$(readlink -f '\(path)')\" '\(path)'")
     }
 
-    static func statError(_ path: String, _ code: Int32) -> CredentialVaultError {
+    package static func statError(_ path: String, _ code: Int32) -> CredentialVaultError {
         if code == EACCES {
             return CredentialVaultError(.permissionDenied, "cannot examine \(path): permission denied; check the modes of its parent directories")
         }
         return CredentialVaultError(.internal, "cannot examine \(path): \(String(cString: strerror(code)))")
     }
 
-    static func userName(_ uid: uid_t) -> String? {
+    package static func userName(_ uid: uid_t) -> String? {
         guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }
         return String(cString: name)
     }

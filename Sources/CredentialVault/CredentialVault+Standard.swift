@@ -1,15 +1,18 @@
 @_exported import CredentialVaultCore
 @_exported import CredentialVaultCrypto
+@_exported import EncryptedFileBackend
 import FileBackend
 import MemoryBackend
 import SecretServiceBackend
 
 extension BackendRegistry {
-    /// The backends CredentialVault ships: `secret-service` (priority 100), `file` (10,
-    /// the plaintext fallback) and `memory` (0: only by name).
+    /// The backends CredentialVault ships: `secret-service` (priority 100), `encrypted-file`
+    /// (20: the file store once a password is set), `file` (10, the plaintext fallback) and
+    /// `memory` (0: only by name).
     public static var standard: BackendRegistry {
         var registry = BackendRegistry()
         registry.register(SecretServiceBackend.self)
+        registry.register(EncryptedFileBackend.self)
         registry.register(FileBackend.self)
         registry.register(MemoryBackend.self)
         return registry

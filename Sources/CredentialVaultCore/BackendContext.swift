@@ -14,6 +14,10 @@ public struct BackendContext: Sendable {
     public let callTimeout: Duration
     /// How long a file write waits for another process's lock.
     public let lockTimeout: Duration
+    /// Asks the person for a passphrase without echo (the CLI's prompt on a terminal), for
+    /// backends that must be unlocked; nil when nobody can be asked. Returns the bytes, which
+    /// the caller wipes.
+    public var passphrasePrompt: (@Sendable (_ prompt: String) throws -> [UInt8]?)?
 
     public init(app: AppProfile, environment: [String: String], directory: String,
                 configuration: VaultConfiguration, callTimeout: Duration, lockTimeout: Duration) {

@@ -11,6 +11,8 @@ public struct VaultOptions: Sendable {
     public var probeTimeout: Duration?
     /// Whether automatic selection may fall back to the plaintext file.
     public var plaintextFallback: PlaintextFallbackPolicy?
+    /// How a backend that must be unlocked asks for the passphrase (see ``BackendContext/passphrasePrompt``).
+    public var passphrasePrompt: (@Sendable (_ prompt: String) throws -> [UInt8]?)?
     /// Probe every backend, not just until one is available (`credvault backends`).
     public var probeEveryBackend = false
     /// Called once, before the first write, when the vault fell back to a plaintext file.

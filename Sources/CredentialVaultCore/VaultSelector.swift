@@ -24,8 +24,10 @@ public struct VaultSelector: Sendable {
         let lockTimeout = try seconds("LOCK_TIMEOUT") ?? configuration.lockTimeout ?? .seconds(10)
         self.registry = registry
         self.options = options
-        self.context = BackendContext(app: app, environment: environment, directory: directory,
-                                      configuration: configuration, callTimeout: callTimeout, lockTimeout: lockTimeout)
+        var context = BackendContext(app: app, environment: environment, directory: directory,
+                                     configuration: configuration, callTimeout: callTimeout, lockTimeout: lockTimeout)
+        context.passphrasePrompt = options.passphrasePrompt
+        self.context = context
     }
 
     /// The fallback policy in force: option, then `<APP>_NO_PLAINTEXT_FALLBACK`, then the config file.

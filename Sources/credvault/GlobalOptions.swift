@@ -71,7 +71,16 @@ struct GlobalOptions: ParsableArguments {
         options.plaintextFallbackNotice = { selection in
             if !quiet { Terminal.warn(VaultOptions.fallbackWarning(for: selection, app: app)) }
         }
+        // A password-protected store asks on a terminal when no other unlock source exists.
+        if isatty(STDIN_FILENO) == 1 {
+            options.passphrasePrompt = { prompt in Terminal.promptWithoutEcho(prompt) }
+        }
         return options
+    }
+
+    /// The app's directory and settings, without choosing a backend.
+    func context() throws -> BackendContext {
+        try VaultSelector(app: appProfile, registry: .standard, options: vaultOptions()).context
     }
 
     /// The program as people type it, for hints: `credvault` or `credvault --app NAME`.

@@ -15,6 +15,9 @@ struct PassphraseOptions: ParsableArguments {
     @Option(help: "Read the passphrase from this open file descriptor (to EOF; one trailing newline is ignored).")
     var passphraseFd: Int32?
 
+    /// Whether a file or descriptor was given.
+    var isGiven: Bool { passphraseFile != nil || passphraseFd != nil }
+
     /// Reads the passphrase; `confirm` asks twice at a prompt (for new bundles).
     func read(confirm: Bool) throws -> SecureBuffer {
         let passphrase: SecureBuffer

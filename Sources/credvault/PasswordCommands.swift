@@ -8,8 +8,9 @@ import Glibc
 struct PasswordCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "password",
-        abstract: "Encrypted backups: export, import, verify and inspect passphrase-protected bundles.",
-        subcommands: [ExportCommand.self, ImportCommand.self, VerifyCommand.self, InspectCommand.self])
+        abstract: "The file store's password gate (set, clear, change, status) and encrypted backups (export, import, verify, inspect).",
+        subcommands: [PasswordSetCommand.self, PasswordClearCommand.self, PasswordChangeCommand.self, PasswordStatusCommand.self,
+                      ExportCommand.self, ImportCommand.self, VerifyCommand.self, InspectCommand.self])
 }
 
 extension KDFProfile: ExpressibleByArgument {}

@@ -90,6 +90,11 @@ enum Terminal {
         return try body()
     }
 
+    /// One line typed without echo (the caller wipes it).
+    static func promptWithoutEcho(_ prompt: String) -> [UInt8]? {
+        (try? withEchoDisabled(prompt: prompt) { try readLine() }).flatMap { $0.isEmpty ? nil : $0 }
+    }
+
     private static func readWithoutEcho(prompt: String) throws -> [UInt8] {
         try withEchoDisabled(prompt: prompt) { try readLine() }
     }

@@ -142,7 +142,7 @@ struct UnitTests {
 
     @Test("the standard registry has the three shipped backends in priority order")
     func standardRegistry() {
-        #expect(BackendRegistry.standard.names == ["secret-service", "file", "memory"])
+        #expect(BackendRegistry.standard.names == ["secret-service", "encrypted-file", "file", "memory"])
     }
 }
 

@@ -30,7 +30,17 @@ struct ChildProcess: Sendable {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        if newSession { posix_spawnattr_setflags(&attributes, 0x80 /* POSIX_SPAWN_SETSID, hidden behind _GNU_SOURCE */) }
+        // The test runner's threads block some signals, and a spawned child inherits the
+        // mask: a shell's `wait` then never sees SIGCHLD, a server ignores SIGTERM. Start
+        // children with an empty mask and default dispositions.
+        var empty = sigset_t(), all = sigset_t()
+        sigemptyset(&empty)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        var flags = Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        if newSession { flags |= 0x80 /* POSIX_SPAWN_SETSID, hidden behind _GNU_SOURCE */ }
+        posix_spawnattr_setflags(&attributes, flags)
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { argv.forEach { free($0) }; envp.forEach { free($0) } }

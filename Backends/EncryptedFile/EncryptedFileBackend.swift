@@ -1,0 +1,55 @@
+import CredentialVaultCore
+import CredentialVaultCrypto
+import FileBackend
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The password-protected file store, `credentials.cvstore`: the whole `credentials.json`
+/// document sealed with `crypto_secretbox` under a data key that an Argon2id-derived key
+/// wraps (format in docs/FORMAT.md). Every guarantee of the file backend holds (flock,
+/// atomic rename, modes, refusals). Available once `credvault password set` made the store;
+/// the plaintext file backend then steps aside.
+public struct EncryptedFileBackend: CredentialBackend {
+    public static let name = "encrypted-file"
+    /// Above the plaintext file (10), below the Secret Service.
+    public static let priority = 20
+    public static let protection = StorageProtection.encrypted
+
+    public let directory: String
+    public let path: String
+    private let store: FileBackend
+    private let codec: EncryptedStoreCodec
+
+    public init(context: BackendContext) {
+        directory = context.directory
+        path = context.directory + "/" + FileBackend.encryptedFileName
+        codec = EncryptedStoreCodec(context: context)
+        store = FileBackend(directory: context.directory, lockTimeout: context.lockTimeout, codec: codec)
+    }
+
+    /// Available when the store exists and its directory is safe; never unlocks.
+    public func probe(timeout: Duration) async -> BackendAvailability {
+        guard access(path, F_OK) == 0 else {
+            return .unavailable(reason: "no password-protected store in \(directory) (`credvault password set` makes one)")
+        }
+        return await store.probe(timeout: timeout)
+    }
+
+    public func item(for key: CredentialKey) async throws -> CredentialItem? { try await store.item(for: key) }
+    public func secret(for key: CredentialKey) async throws -> SecretBytes? { try await store.secret(for: key) }
+    public func store(_ item: CredentialItem) async throws { try await store.store(item) }
+    public func allItems(service: String?) async throws -> [CredentialItem] { try await store.allItems(service: service) }
+    public func storeAllAtomically(_ items: [CredentialItem]) async throws -> Bool { try await store.storeAllAtomically(items) }
+    public func removeItem(for key: CredentialKey) async throws -> Bool { try await store.removeItem(for: key) }
+    public func summaries(service: String?) async throws -> [CredentialSummary] { try await store.summaries(service: service) }
+
+    public func diagnostics() async -> [Diagnostic] {
+        var lines = [Diagnostic("encrypted-file.path", path)]
+        if let status = try? PasswordProtection.status(directory: directory) {
+            lines.append(Diagnostic("encrypted-file.kdf", "Argon2id v1.3, \(status.opsLimit) passes, \(status.memLimit / 1_048_576) MiB"))
+        }
+        return lines
+    }
+}

@@ -1,0 +1,53 @@
+import CredentialVaultCore
+import CredentialVaultCrypto
+import FileBackend
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Seals `credentials.json` documents into `credentials.cvstore` (see ``StoreEnvelope``).
+/// Unlocks once per process, at the first read, from the ``UnlockSource``s.
+final class EncryptedStoreCodec: FileStoreCodec, @unchecked Sendable {
+    private let context: BackendContext
+    private let lock = NSLock()
+    private var unlocked: (header: StoreEnvelope.Header, dataKey: SecureBuffer)?
+    /// Where the passphrase came from, once unlocked.
+    private(set) var source: UnlockSource?
+
+    init(context: BackendContext) { self.context = context }
+
+    var fileName: String { FileBackend.encryptedFileName }
+    var mustExist: Bool { true }
+
+    func decode(_ fileBytes: [UInt8], path: String) throws -> [UInt8] {
+        let header = try StoreEnvelope.Header(file: fileBytes, path: path)
+        lock.lock(); defer { lock.unlock() }
+        if unlocked == nil || unlocked?.header != header {
+            let (passphrase, source) = try UnlockSource.passphrase(for: path, in: context)
+            guard let dataKey = try StoreEnvelope.unwrap(header, passphrase: passphrase) else {
+                throw CredentialVaultError(.permissionDenied, "wrong password for \(path) (from the \(source)); nothing was written")
+            }
+            unlocked = (header, dataKey)
+            self.source = source
+        }
+        guard let document = StoreEnvelope.open(file: fileBytes, dataKey: unlocked!.dataKey) else {
+            throw CredentialVaultError(.dataError, "\(path) was modified: its contents do not authenticate under its key; it was left unchanged. Restore it from a backup")
+        }
+        return document.withUnsafeBytes { Array($0) }
+    }
+
+    func encode(_ documentBytes: [UInt8], path: String) throws -> [UInt8] {
+        lock.lock(); defer { lock.unlock() }
+        guard let unlocked else { throw CredentialVaultError(.internal, "\(path) was not unlocked before writing") }
+        return documentBytes.withUnsafeBytes { StoreEnvelope.seal(document: $0, header: unlocked.header, dataKey: unlocked.dataKey) }
+    }
+
+    func checkNotSuperseded(directory: String) throws {}
+
+    /// A plaintext `credentials.json` left by an interrupted `password set` or `clear` is
+    /// overwritten and removed: the encrypted store is the store.
+    func didWrite(directory: String) throws {
+        PasswordProtection.shred(directory + "/" + FileBackend.fileName)
+    }
+}

@@ -1,0 +1,132 @@
+import CredentialVaultCore
+import CredentialVaultCrypto
+import FileBackend
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Turning the file store's password gate on and off, and changing the password. Each is
+/// one atomic step under the store's lock: afterwards the store opens with the old password
+/// or the new one, never neither (a crash test in the suite kills these at random moments).
+public enum PasswordProtection {
+    /// What `password status` shows, read without unlocking.
+    public struct Status: Sendable {
+        public var enabled: Bool
+        public var path: String
+        public var opsLimit: UInt64
+        public var memLimit: UInt64
+        /// A plaintext `credentials.json` is still there (an interrupted conversion); the next write removes it.
+        public var plaintextLeftover: Bool
+    }
+
+    static func paths(_ directory: String) -> (plain: String, encrypted: String, lock: String) {
+        (directory + "/" + FileBackend.fileName, directory + "/" + FileBackend.encryptedFileName,
+         directory + "/" + FileBackend.fileName + ".lock")
+    }
+
+    /// The gate's state in `directory`.
+    public static func status(directory: String) throws -> Status {
+        let (plain, encrypted, _) = paths(directory)
+        guard let descriptor = try SecureFileSystem.openForReading(encrypted) else {
+            return Status(enabled: false, path: encrypted, opsLimit: 0, memLimit: 0, plaintextLeftover: false)
+        }
+        defer { try? descriptor.close() }
+        let header = try StoreEnvelope.Header(file: SecureFileSystem.readAll(descriptor, path: encrypted), path: encrypted)
+        return Status(enabled: true, path: encrypted, opsLimit: header.opsLimit, memLimit: header.memLimit,
+                      plaintextLeftover: access(plain, F_OK) == 0)
+    }
+
+    /// Encrypts the plaintext store (or an empty one) under `passphrase`: the encrypted file
+    /// is made durable first, then the plaintext is overwritten and removed.
+    ///
+    /// - Throws: `.usage` when a password is already set.
+    public static func enable(directory: String, passphrase: SecureBuffer, kdf: KDFProfile, lockTimeout: Duration) throws {
+        try SecureFileSystem.ensureDirectory(directory)
+        let (plain, encrypted, lockPath) = paths(directory)
+        let lock = try FileLock(path: lockPath, timeout: lockTimeout)
+        defer { withExtendedLifetime(lock) {} }
+        guard access(encrypted, F_OK) != 0 else {
+            throw CredentialVaultError(.usage, "a password is already set for \(encrypted); use `credvault password change`")
+        }
+        var document = FileStoreDocument()
+        if let descriptor = try SecureFileSystem.openForReading(plain) {
+            defer { try? descriptor.close() }
+            document = try FileStoreDocument(bytes: SecureFileSystem.readAll(descriptor, path: plain), path: plain)
+        }
+        let dataKey = SecureBuffer.random(count: SecretBox.keyBytes)
+        let header = try StoreEnvelope.wrap(dataKey, passphrase: passphrase, opsLimit: kdf.opsLimit, memLimit: kdf.memLimit)
+        let file = document.serialized().withUnsafeBytes { StoreEnvelope.seal(document: $0, header: header, dataKey: dataKey) }
+        SecureFileSystem.removeStaleTemporaries(directory: directory, name: FileBackend.encryptedFileName)
+        try SecureFileSystem.replaceAtomically(encrypted, with: file)
+        shred(plain)
+    }
+
+    /// Decrypts the store back to the plaintext `credentials.json` (durable first), then
+    /// removes the encrypted file.
+    ///
+    /// - Throws: `.permissionDenied` for a wrong passphrase, with nothing written.
+    public static func disable(directory: String, passphrase: SecureBuffer, lockTimeout: Duration) throws {
+        let (plain, encrypted, lockPath) = paths(directory)
+        let lock = try FileLock(path: lockPath, timeout: lockTimeout)
+        defer { withExtendedLifetime(lock) {} }
+        let (file, _, dataKey) = try unlock(encrypted, passphrase: passphrase)
+        guard let document = StoreEnvelope.open(file: file, dataKey: dataKey) else {
+            throw CredentialVaultError(.dataError, "\(encrypted) was modified: its contents do not authenticate; it was left unchanged")
+        }
+        let bytes = document.withUnsafeBytes { Array($0) }
+        _ = try FileStoreDocument(bytes: bytes, path: encrypted)
+        SecureFileSystem.removeStaleTemporaries(directory: directory, name: FileBackend.fileName)
+        try SecureFileSystem.replaceAtomically(plain, with: bytes)
+        guard unlink(encrypted) == 0 else { throw SecureFileSystem.writeError(encrypted, errno) }
+        SecureFileSystem.syncDirectory(directory)
+    }
+
+    /// Rewraps the data key under `newPassphrase`; the body is not re-encrypted.
+    public static func change(directory: String, current: SecureBuffer, new newPassphrase: SecureBuffer,
+                              kdf: KDFProfile?, lockTimeout: Duration) throws {
+        let (_, encrypted, lockPath) = paths(directory)
+        let lock = try FileLock(path: lockPath, timeout: lockTimeout)
+        defer { withExtendedLifetime(lock) {} }
+        let (file, header, dataKey) = try unlock(encrypted, passphrase: current)
+        let rewrapped = try StoreEnvelope.wrap(dataKey, passphrase: newPassphrase,
+                                               opsLimit: kdf?.opsLimit ?? header.opsLimit, memLimit: kdf?.memLimit ?? header.memLimit)
+        SecureFileSystem.removeStaleTemporaries(directory: directory, name: FileBackend.encryptedFileName)
+        try SecureFileSystem.replaceAtomically(encrypted, with: rewrapped.bytes + file[StoreEnvelope.headerSize...])
+    }
+
+    /// Reads and unwraps `path`.
+    static func unlock(_ path: String, passphrase: SecureBuffer) throws -> ([UInt8], StoreEnvelope.Header, SecureBuffer) {
+        guard let descriptor = try SecureFileSystem.openForReading(path) else {
+            throw CredentialVaultError(.usage, "no password is set: \(path) does not exist (`credvault password set` makes it)")
+        }
+        defer { try? descriptor.close() }
+        let file = try SecureFileSystem.readAll(descriptor, path: path)
+        let header = try StoreEnvelope.Header(file: file, path: path)
+        guard let dataKey = try StoreEnvelope.unwrap(header, passphrase: passphrase) else {
+            throw CredentialVaultError(.permissionDenied, "wrong password for \(path); nothing was written")
+        }
+        return (file, header, dataKey)
+    }
+
+    /// Overwrites `path` with zeros, flushes, and removes it (best effort: copy-on-write file
+    /// systems and SSDs may keep the old blocks; see SECURITY.md).
+    static func shred(_ path: String) {
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+            let zeros = [UInt8](repeating: 0, count: 65536)
+            var remaining = Int(info.st_size)
+            while remaining > 0 {
+                let written = zeros.withUnsafeBytes { write(fd, $0.baseAddress, min(remaining, $0.count)) }
+                if written <= 0 { break }
+                remaining -= written
+            }
+            fsync(fd)
+        }
+        close(fd)
+        unlink(path)
+        SecureFileSystem.syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+}

@@ -1,0 +1,115 @@
+import CredentialVaultCore
+import Foundation
+
+/// The password-protected store, `credentials.cvstore`, format version 1 (docs/FORMAT.md).
+///
+/// ```
+/// header (112 bytes, big-endian integers):
+///   0  "CVSTORE1"        8   version = 1 (2)     10 KDF id = 1, Argon2id v1.3     11 reserved = 0
+///   12 opslimit (4)      16  memlimit (8)        24 salt (16)                    40 wrap nonce (24)
+///   64 wrapped data key: crypto_secretbox(data key (32), wrap nonce, KEK) (48)
+/// body:
+///   112 body nonce (24)  136 crypto_secretbox(credentials.json document, body nonce, data key)
+///
+/// KEK = BLAKE2b-256(key: Argon2id13(passphrase, salt, opslimit, memlimit, 32), message: header[0..<64])
+/// ```
+///
+/// The data key encrypts the body; the passphrase only wraps the data key, so changing the
+/// passphrase rewrites the 112-byte header and leaves the body as it is.
+public enum StoreEnvelope {
+    public static let magic: [UInt8] = Array("CVSTORE1".utf8)
+    public static let headerSize = 112
+    static let boundSize = 64
+    public static let version: UInt16 = 1
+
+    /// The header fields, read without any expensive work.
+    public struct Header: Sendable, Equatable {
+        public var opsLimit: UInt64
+        public var memLimit: UInt64
+        public var salt: [UInt8]
+        public var wrapNonce: [UInt8]
+        public var wrappedKey: [UInt8]
+
+        /// Parses and bounds-checks the header of a whole store file (the same bounds as a
+        /// bundle: a hostile header fails in microseconds, before Argon2id).
+        ///
+        /// - Throws: `.dataError` naming what is wrong.
+        public init(file: [UInt8], path: String) throws {
+            func refuse(_ reason: String) -> CredentialVaultError {
+                CredentialVaultError(.dataError, "\(path) is not a readable password-protected store: \(reason); it was left unchanged")
+            }
+            guard file.count >= 8, Array(file[0..<8]) == StoreEnvelope.magic else { throw refuse("wrong magic bytes (expected \"CVSTORE1\")") }
+            guard file.count >= StoreEnvelope.headerSize + SecretBox.nonceBytes + SecretBox.macBytes else {
+                throw refuse("truncated (\(file.count) bytes)")
+            }
+            func integer(_ offset: Int, _ width: Int) -> UInt64 { file[offset..<(offset + width)].reduce(0) { $0 << 8 | UInt64($1) } }
+            let version = UInt16(integer(8, 2))
+            guard version == StoreEnvelope.version else { throw refuse("format version \(version); this credvault reads version 1 only") }
+            guard file[10] == BundleHeader.kdfArgon2id13 else { throw refuse("unknown KDF id \(file[10])") }
+            guard file[11] == 0 else { throw refuse("reserved byte is \(file[11]), not 0") }
+            opsLimit = integer(12, 4)
+            memLimit = integer(16, 8)
+            guard BundleHeader.opsLimitRange.contains(opsLimit) else { throw refuse("KDF opslimit \(opsLimit) is outside 1...16") }
+            guard memLimit >= BundleHeader.memLimitFloor, memLimit <= BundleHeader.defaultMemLimitCap else {
+                throw refuse("KDF memlimit \(memLimit) bytes is outside \(BundleHeader.memLimitFloor)...\(BundleHeader.defaultMemLimitCap)")
+            }
+            guard UInt64(file.count) <= BundleHeader.payloadCap else { throw refuse("larger than 256 MiB") }
+            salt = Array(file[24..<40])
+            wrapNonce = Array(file[40..<64])
+            wrappedKey = Array(file[64..<112])
+        }
+
+        init(opsLimit: UInt64, memLimit: UInt64, salt: [UInt8], wrapNonce: [UInt8], wrappedKey: [UInt8]) {
+            self.opsLimit = opsLimit
+            self.memLimit = memLimit
+            self.salt = salt
+            self.wrapNonce = wrapNonce
+            self.wrappedKey = wrappedKey
+        }
+
+        /// The first 64 bytes, which the KEK is bound to.
+        var boundBytes: [UInt8] {
+            var out = StoreEnvelope.magic
+            out += [UInt8(StoreEnvelope.version >> 8), UInt8(StoreEnvelope.version & 0xff), BundleHeader.kdfArgon2id13, 0]
+            for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: opsLimit >> UInt64(shift))) }
+            for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: memLimit >> UInt64(shift))) }
+            return out + salt + wrapNonce
+        }
+
+        public var bytes: [UInt8] { boundBytes + wrappedKey }
+    }
+
+    /// A new header wrapping `dataKey` under `passphrase` (fresh salt and nonce).
+    public static func wrap(_ dataKey: SecureBuffer, passphrase: SecureBuffer, opsLimit: UInt64, memLimit: UInt64) throws -> Header {
+        var header = Header(opsLimit: opsLimit, memLimit: memLimit, salt: randomBytes(count: PasswordHash.saltBytes),
+                            wrapNonce: randomBytes(count: SecretBox.nonceBytes), wrappedKey: [])
+        let kek = try keyEncryptionKey(header, passphrase: passphrase)
+        header.wrappedKey = dataKey.withUnsafeBytes { SecretBox.seal($0, nonce: header.wrapNonce, key: kek) }
+        return header
+    }
+
+    /// The data key, or nil when the passphrase is wrong (or the header was changed: the two
+    /// cannot be told apart).
+    public static func unwrap(_ header: Header, passphrase: SecureBuffer) throws -> SecureBuffer? {
+        let kek = try keyEncryptionKey(header, passphrase: passphrase)
+        return header.wrappedKey.withUnsafeBytes { SecretBox.open($0, nonce: header.wrapNonce, key: kek) }
+    }
+
+    static func keyEncryptionKey(_ header: Header, passphrase: SecureBuffer) throws -> SecureBuffer {
+        let master = try PasswordHash.deriveKey(count: 32, passphrase: passphrase, salt: header.salt,
+                                                opsLimit: header.opsLimit, memLimit: header.memLimit)
+        return header.boundBytes.withUnsafeBytes { KeyedHash.subkey(count: SecretBox.keyBytes, message: $0, key: master) }
+    }
+
+    /// A whole file: `header` and the document sealed under `dataKey` with a fresh nonce.
+    public static func seal(document: UnsafeRawBufferPointer, header: Header, dataKey: SecureBuffer) -> [UInt8] {
+        let nonce = randomBytes(count: SecretBox.nonceBytes)
+        return header.bytes + nonce + SecretBox.seal(document, nonce: nonce, key: dataKey)
+    }
+
+    /// The document of a whole file, or nil when the body does not authenticate.
+    public static func open(file: [UInt8], dataKey: SecureBuffer) -> SecureBuffer? {
+        let nonce = Array(file[headerSize..<(headerSize + SecretBox.nonceBytes)])
+        return file[(headerSize + SecretBox.nonceBytes)...].withUnsafeBytes { SecretBox.open($0, nonce: nonce, key: dataKey) }
+    }
+}

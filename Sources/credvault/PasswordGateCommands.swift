@@ -1,0 +1,151 @@
+import ArgumentParser
+import CredentialVault
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The current passphrase of a password-protected store: `--passphrase-file`/`--passphrase-fd`
+/// when given, else the unlock sources (systemd credential, <APP>_PASSPHRASE_FILE,
+/// <APP>_PASSPHRASE_FD, a prompt).
+func currentPassphrase(_ given: PassphraseOptions, context: BackendContext, store: String) throws -> SecureBuffer {
+    if given.isGiven { return try given.read(confirm: false) }
+    return try UnlockSource.passphrase(for: store, in: context).0
+}
+
+/// New passphrase: an explicit file or descriptor, else a non-prompt unlock source, else the
+/// prompt, twice.
+func newPassphrase(file: String?, fd: Int32?, context: BackendContext) throws -> SecureBuffer {
+    var options = PassphraseOptions()
+    options.passphraseFile = file
+    options.passphraseFd = fd
+    if !options.isGiven, let source = UnlockSource.first(in: context), source != .prompt {
+        return try UnlockSource.passphrase(for: "the new password", in: context).0
+    }
+    return try options.read(confirm: true)
+}
+
+struct PasswordSetCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set", abstract: "Put a password on the file store: encrypt it (one atomic step) and remove the plaintext.")
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var passphrase: PassphraseOptions
+    @Option(help: "Argon2id cost of each unlock: interactive (64 MiB, the default), moderate (256 MiB) or sensitive (1 GiB).")
+    var kdf: KDFProfile = .interactive
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            disableCoreDumps()
+            let context = try options.context()
+            let key = try newPassphrase(file: passphrase.passphraseFile, fd: passphrase.passphraseFd, context: context)
+            try PasswordProtection.enable(directory: context.directory, passphrase: key, kdf: kdf, lockTimeout: context.lockTimeout)
+            let status = try PasswordProtection.status(directory: context.directory)
+            if options.json {
+                Terminal.write(JSONValue.object(["enabled": .bool(true), "path": .string(status.path)]).serialized() + "\n")
+            } else {
+                Terminal.write("Password set: the file store is now \(status.path) (encrypted); the plaintext file was overwritten and removed.\n")
+            }
+        }
+    }
+}
+
+struct PasswordClearCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "clear", abstract: "Remove the password: decrypt the store back to the plaintext 0600 file.")
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var passphrase: PassphraseOptions
+    @Flag(help: "Do not ask for confirmation (for scripts).") var yes = false
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            disableCoreDumps()
+            let context = try options.context()
+            let status = try PasswordProtection.status(directory: context.directory)
+            guard status.enabled else { throw CredentialVaultError(.usage, "no password is set for \(context.directory); nothing to clear") }
+            if !yes {
+                guard isatty(STDIN_FILENO) == 1 else {
+                    throw CredentialVaultError(.usage, "`password clear` stores every secret in plaintext; confirm on a terminal or pass --yes")
+                }
+                Terminal.writeBytes(Array("Store every secret in \(context.directory) as plaintext (mode 0600)? [y/N] ".utf8), to: STDERR_FILENO)
+                guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
+                    throw CredentialVaultError(.usage, "not confirmed; nothing was changed")
+                }
+            }
+            let key = try currentPassphrase(passphrase, context: context, store: status.path)
+            try PasswordProtection.disable(directory: context.directory, passphrase: key, lockTimeout: context.lockTimeout)
+            if options.json {
+                Terminal.write(JSONValue.object(["enabled": .bool(false), "path": .string(context.directory + "/credentials.json")]).serialized() + "\n")
+            } else {
+                Terminal.write("Password cleared: secrets are in \(context.directory)/credentials.json, protected by its 0600 mode only.\n")
+            }
+        }
+    }
+}
+
+struct PasswordChangeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "change", abstract: "Change the store's password (rewraps the data key; the secrets are not re-encrypted).")
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var passphrase: PassphraseOptions
+    @Option(help: "Read the new passphrase from this file (mode 0600).") var newPassphraseFile: String?
+    @Option(help: "Read the new passphrase from this file descriptor.") var newPassphraseFd: Int32?
+    @Option(help: "A new Argon2id cost; the current one is kept by default.") var kdf: KDFProfile?
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            disableCoreDumps()
+            let context = try options.context()
+            let status = try PasswordProtection.status(directory: context.directory)
+            guard status.enabled else { throw CredentialVaultError(.usage, "no password is set; use `credvault password set`") }
+            let current = try currentPassphrase(passphrase, context: context, store: status.path)
+            var newOptions = PassphraseOptions()
+            newOptions.passphraseFile = newPassphraseFile
+            newOptions.passphraseFd = newPassphraseFd
+            let new = try newOptions.read(confirm: true)
+            try PasswordProtection.change(directory: context.directory, current: current, new: new, kdf: kdf, lockTimeout: context.lockTimeout)
+            if options.json {
+                Terminal.write(JSONValue.object(["changed": .bool(true), "path": .string(status.path)]).serialized() + "\n")
+            } else {
+                Terminal.write("Password changed for \(status.path).\n")
+            }
+        }
+    }
+}
+
+struct PasswordStatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Whether the file store has a password, its KDF cost, and the unlock source that would be used.")
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            let context = try options.context()
+            let status = try PasswordProtection.status(directory: context.directory)
+            let source = UnlockSource.first(in: context)
+            if options.json {
+                var document: [String: JSONValue] = ["enabled": .bool(status.enabled), "path": .string(status.path),
+                                                     "mfa_enrolled": .bool(false), "unlock_cache": .string("not available in this version"),
+                                                     "unlock_source": source.map { .string($0.description) } ?? .null]
+                if status.enabled {
+                    document["kdf"] = .object(["algorithm": .string("argon2id13"), "opslimit": .number(Double(status.opsLimit)),
+                                               "memlimit": .number(Double(status.memLimit))])
+                    document["plaintext_leftover"] = .bool(status.plaintextLeftover)
+                }
+                Terminal.write(JSONValue.object(document).serialized() + "\n")
+            } else if status.enabled {
+                var text = "Password: set (\(status.path))\n"
+                text += "KDF: Argon2id v1.3, \(status.opsLimit) passes, \(status.memLimit / 1_048_576) MiB\n"
+                text += "Unlock source: \(source?.description ?? "none (the store is locked for non-interactive use)")\n"
+                text += "MFA: not enrolled\n"
+                if status.plaintextLeftover { text += "Note: a plaintext credentials.json from an interrupted conversion remains; the next write removes it.\n" }
+                Terminal.write(text)
+            } else {
+                Terminal.write("Password: not set (the file store is plaintext, mode 0600). `credvault password set` adds one.\n")
+            }
+        }
+    }
+}
