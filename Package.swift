@@ -34,6 +34,13 @@ let package = Package(
             providers: [.apt(["libsodium-dev"])]
         ),
         .systemLibrary(name: "CProcessControl", path: "Sources/CProcessControl"),
+        // The Linux kernel keyring (unlock cache of the password-protected store).
+        .systemLibrary(
+            name: "CKeyutils",
+            path: "Sources/CKeyutils",
+            pkgConfig: "libkeyutils",
+            providers: [.apt(["libkeyutils-dev"])]
+        ),
         .target(
             name: "CredentialVaultCrypto",
             dependencies: ["CSodium", "CredentialVaultCore"],
@@ -65,7 +72,7 @@ let package = Package(
         ),
         .target(
             name: "EncryptedFileBackend",
-            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "FileBackend"],
+            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "FileBackend", "CKeyutils"],
             path: "Backends/EncryptedFile",
             swiftSettings: strict
         ),

@@ -24,6 +24,12 @@ final class EncryptedStoreCodec: FileStoreCodec, @unchecked Sendable {
         let header = try StoreEnvelope.Header(file: fileBytes, path: path)
         lock.lock(); defer { lock.unlock() }
         if unlocked == nil || unlocked?.header != header {
+            // The unlock cache first: a cached key that opens the body saves Argon2id.
+            if let (dataKey, expires) = UnlockCache.read(header: header), StoreEnvelope.open(file: fileBytes, dataKey: dataKey) != nil {
+                unlocked = (header, dataKey)
+                source = .kernelKeyring(expires: expires)
+                return StoreEnvelope.open(file: fileBytes, dataKey: dataKey)!.withUnsafeBytes { Array($0) }
+            }
             let (passphrase, source) = try UnlockSource.passphrase(for: path, in: context)
             guard let dataKey = try StoreEnvelope.unwrap(header, passphrase: passphrase) else {
                 throw CredentialVaultError(.permissionDenied, "wrong password for \(path) (from the \(source)); nothing was written")

@@ -18,6 +18,8 @@ public enum PasswordProtection {
         public var memLimit: UInt64
         /// A plaintext `credentials.json` is still there (an interrupted conversion); the next write removes it.
         public var plaintextLeftover: Bool
+        /// Until when the unlock cache holds the key, if it does.
+        public var cachedUntil: Date?
     }
 
     static func paths(_ directory: String) -> (plain: String, encrypted: String, lock: String) {
@@ -29,12 +31,29 @@ public enum PasswordProtection {
     public static func status(directory: String) throws -> Status {
         let (plain, encrypted, _) = paths(directory)
         guard let descriptor = try SecureFileSystem.openForReading(encrypted) else {
-            return Status(enabled: false, path: encrypted, opsLimit: 0, memLimit: 0, plaintextLeftover: false)
+            return Status(enabled: false, path: encrypted, opsLimit: 0, memLimit: 0, plaintextLeftover: false, cachedUntil: nil)
         }
         defer { try? descriptor.close() }
         let header = try StoreEnvelope.Header(file: SecureFileSystem.readAll(descriptor, path: encrypted), path: encrypted)
         return Status(enabled: true, path: encrypted, opsLimit: header.opsLimit, memLimit: header.memLimit,
-                      plaintextLeftover: access(plain, F_OK) == 0)
+                      plaintextLeftover: access(plain, F_OK) == 0, cachedUntil: UnlockCache.read(header: header)?.1)
+    }
+
+    /// Derives the key once and keeps it in the kernel keyring for `duration` (``UnlockCache``).
+    ///
+    /// - Throws: `.permissionDenied` for a wrong passphrase; `.unavailable` where the kernel
+    ///   keyring cannot be used.
+    public static func unlock(directory: String, passphrase: SecureBuffer, duration: Duration) throws -> Date {
+        let (_, header, dataKey) = try unlock(paths(directory).encrypted, passphrase: passphrase)
+        return try UnlockCache.store(dataKey, header: header, duration: duration)
+    }
+
+    /// Removes the cached key at once. Returns whether one was cached.
+    public static func lock(directory: String) throws -> Bool {
+        let encrypted = paths(directory).encrypted
+        guard let descriptor = try SecureFileSystem.openForReading(encrypted) else { return false }
+        defer { try? descriptor.close() }
+        return UnlockCache.revoke(header: try StoreEnvelope.Header(file: SecureFileSystem.readAll(descriptor, path: encrypted), path: encrypted))
     }
 
     /// Encrypts the plaintext store (or an empty one) under `passphrase`: the encrypted file
@@ -70,7 +89,8 @@ public enum PasswordProtection {
         let (plain, encrypted, lockPath) = paths(directory)
         let lock = try FileLock(path: lockPath, timeout: lockTimeout)
         defer { withExtendedLifetime(lock) {} }
-        let (file, _, dataKey) = try unlock(encrypted, passphrase: passphrase)
+        let (file, header, dataKey) = try unlock(encrypted, passphrase: passphrase)
+        UnlockCache.revoke(header: header)
         guard let document = StoreEnvelope.open(file: file, dataKey: dataKey) else {
             throw CredentialVaultError(.dataError, "\(encrypted) was modified: its contents do not authenticate; it was left unchanged")
         }
@@ -93,6 +113,7 @@ public enum PasswordProtection {
                                                opsLimit: kdf?.opsLimit ?? header.opsLimit, memLimit: kdf?.memLimit ?? header.memLimit)
         SecureFileSystem.removeStaleTemporaries(directory: directory, name: FileBackend.encryptedFileName)
         try SecureFileSystem.replaceAtomically(encrypted, with: rewrapped.bytes + file[StoreEnvelope.headerSize...])
+        UnlockCache.revoke(header: header) // the old password's cache entry must not outlive it
     }
 
     /// Reads and unwraps `path`.

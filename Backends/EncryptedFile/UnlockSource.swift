@@ -11,6 +11,8 @@ import Glibc
 /// `<APP>_PASSPHRASE_FD` (a descriptor number, as `--passphrase-fd` sets it), then a no-echo
 /// prompt on a terminal. Never an environment variable holding the passphrase itself.
 public enum UnlockSource: Sendable, Equatable, CustomStringConvertible {
+    /// The unlock cache (``UnlockCache``): no passphrase needed until `expires`.
+    case kernelKeyring(expires: Date)
     case systemdCredential(path: String)
     case passphraseFile(path: String)
     case fileDescriptor(Int32)
@@ -18,6 +20,7 @@ public enum UnlockSource: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case .kernelKeyring(let expires): return "kernel keyring cache (until \(Timestamp.format(expires)))"
         case .systemdCredential(let path): return "systemd credential \(path)"
         case .passphraseFile(let path): return "passphrase file \(path)"
         case .fileDescriptor(let fd): return "file descriptor \(fd)"
@@ -25,7 +28,8 @@ public enum UnlockSource: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// The first source available in `context`, without reading it.
+    /// The first passphrase source available in `context`, without reading it (the cache,
+    /// which holds a key rather than a passphrase, is checked by the store itself).
     public static func first(in context: BackendContext) -> UnlockSource? {
         let environment = context.environment
         if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty,
@@ -46,9 +50,11 @@ public enum UnlockSource: Sendable, Equatable, CustomStringConvertible {
         guard let source = first(in: context) else {
             let app = context.app
             throw CredentialVaultError(.unavailable,
-                "the store \(store) is locked: it is password-protected and no passphrase source is available. Unlock it with one of: a terminal (you will be asked), \(app.variable("PASSPHRASE_FILE"))=PATH (a 0600 file), --passphrase-fd N on `password` verbs or \(app.variable("PASSPHRASE_FD"))=N, or systemd's LoadCredentialEncrypted=credvault.passphrase")
+                "the store \(store) is locked: it is password-protected and no passphrase source is available. Unlock it with one of: `credvault unlock` (caches the key in the kernel keyring for a while), a terminal (you will be asked), \(app.variable("PASSPHRASE_FILE"))=PATH (a 0600 file), --passphrase-fd N on `password` verbs or \(app.variable("PASSPHRASE_FD"))=N, or systemd's LoadCredentialEncrypted=credvault.passphrase")
         }
         switch source {
+        case .kernelKeyring:
+            throw CredentialVaultError(.internal, "the unlock cache holds a key, not a passphrase")
         case .systemdCredential(let path), .passphraseFile(let path):
             return (try readFile(path, checkModes: { if case .passphraseFile = source { return true }; return false }()), source)
         case .fileDescriptor(let fd):

@@ -125,10 +125,12 @@ struct PasswordStatusCommand: AsyncParsableCommand {
         try await Terminal.run(options) {
             let context = try options.context()
             let status = try PasswordProtection.status(directory: context.directory)
-            let source = UnlockSource.first(in: context)
+            let source = status.cachedUntil.map { UnlockSource.kernelKeyring(expires: $0) } ?? UnlockSource.first(in: context)
             if options.json {
                 var document: [String: JSONValue] = ["enabled": .bool(status.enabled), "path": .string(status.path),
-                                                     "mfa_enrolled": .bool(false), "unlock_cache": .string("not available in this version"),
+                                                     "mfa_enrolled": .bool(false),
+                                                     "unlock_cache": status.cachedUntil.map { .object(["cached": .bool(true), "until": .string(Timestamp.format($0))]) }
+                                                        ?? .object(["cached": .bool(false)]),
                                                      "unlock_source": source.map { .string($0.description) } ?? .null]
                 if status.enabled {
                     document["kdf"] = .object(["algorithm": .string("argon2id13"), "opslimit": .number(Double(status.opsLimit)),
@@ -140,6 +142,7 @@ struct PasswordStatusCommand: AsyncParsableCommand {
                 var text = "Password: set (\(status.path))\n"
                 text += "KDF: Argon2id v1.3, \(status.opsLimit) passes, \(status.memLimit / 1_048_576) MiB\n"
                 text += "Unlock source: \(source?.description ?? "none (the store is locked for non-interactive use)")\n"
+                text += "Unlock cache: \(status.cachedUntil.map { "key cached until \(Timestamp.format($0))" } ?? "empty (`credvault unlock` fills it)")\n"
                 text += "MFA: not enrolled\n"
                 if status.plaintextLeftover { text += "Note: a plaintext credentials.json from an interrupted conversion remains; the next write removes it.\n" }
                 Terminal.write(text)

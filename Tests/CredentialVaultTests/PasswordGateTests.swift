@@ -173,4 +173,34 @@ struct PasswordGateTests {
         let list = try JSONParser.parse(try f.cli.run(["list", "--json"], extra: f.with(password)).stdout)
         #expect(list["items"]?.arrayValue?.count == 40)
     }
+
+    @Test("unlock cache: after `unlock` the next command needs no passphrase; `lock`, the kernel timeout and a password change end it",
+          .enabled(if: Components.present("keyctl")))
+    func unlockCache() throws {
+        let f = try fixture(); defer { f.root.remove() }
+        let password = f.passphrase("pw", "unlock cache passphrase"), next = f.passphrase("next", "the next passphrase!")
+        #expect(try f.cli.run("password", "set", "--passphrase-file", password).status == 0)
+        #expect(try f.cli.run(["set", "svc", "a"], input: Array("cached-value".utf8), extra: f.with(password)).status == 0)
+        // One kernel session keyring for the whole script, as a login session has.
+        let script = """
+            cv=\(CLI.executable)
+            $cv get svc a 2>/dev/null; echo " before=$?"
+            $cv unlock --for 60s --passphrase-file \(password) >/dev/null; echo " unlock=$?"
+            $cv get svc a; echo " cached=$?"
+            $cv password status --json | grep -q '"cached":true'; echo " status=$?"
+            $cv lock >/dev/null; $cv get svc a 2>/dev/null; echo " locked=$?"
+            $cv unlock --for 1s --passphrase-file \(password) >/dev/null; sleep 2.5; $cv get svc a 2>/dev/null; echo " expired=$?"
+            $cv unlock --for 60s --passphrase-file \(password) >/dev/null
+            $cv password change --passphrase-file \(password) --new-passphrase-file \(next) >/dev/null; $cv get svc a 2>/dev/null; echo " changed=$?"
+            """
+        let output = try ProcessRunner.run("keyctl", ["session", "-", "/bin/sh", "-c", script], environment: f.cli.environment, input: [], timeout: 60)
+        let text = output.stdoutText
+        #expect(text.contains(" before=69"), "locked without a source: \(text) \(output.stderr)")
+        #expect(text.contains(" unlock=0"))
+        #expect(text.contains("cached-value cached=0"), "no passphrase source, so only the cached key can have opened it: \(text)")
+        #expect(text.contains(" status=0"))
+        #expect(text.contains(" locked=69"))
+        #expect(text.contains(" expired=69"), "the kernel timeout ends the cache")
+        #expect(text.contains(" changed=69"), "a password change drops the old cache entry")
+    }
 }

@@ -1,0 +1,72 @@
+import ArgumentParser
+import CredentialVault
+import Foundation
+
+/// `15m`, `90s`, `1h`, `2h30m`, or plain seconds.
+struct DurationArgument: ExpressibleByArgument {
+    let duration: Duration
+    init?(argument: String) {
+        var total = 0, number = 0, sawDigit = false
+        for character in argument {
+            if let digit = character.wholeNumberValue { number = number * 10 + digit; sawDigit = true; continue }
+            guard sawDigit else { return nil }
+            switch character {
+            case "s": total += number
+            case "m": total += number * 60
+            case "h": total += number * 3600
+            case "d": total += number * 86400
+            default: return nil
+            }
+            number = 0; sawDigit = false
+        }
+        total += number
+        guard total > 0, total <= 7 * 86400 else { return nil }
+        duration = .seconds(total)
+    }
+}
+
+struct UnlockCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unlock",
+        abstract: "Unlock the password-protected store for a while: the key waits in the kernel keyring (session), so the next commands neither prompt nor run Argon2id.")
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var passphrase: PassphraseOptions
+    @Option(name: .customLong("for"), help: "How long: 15m (the default), 90s, 1h, up to 7d. The kernel forgets the key then.")
+    var duration: DurationArgument = DurationArgument(argument: "15m")!
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            disableCoreDumps()
+            let context = try options.context()
+            let status = try PasswordProtection.status(directory: context.directory)
+            guard status.enabled else { throw CredentialVaultError(.usage, "no password is set for \(context.directory); nothing to unlock") }
+            let key = try currentPassphrase(passphrase, context: context, store: status.path)
+            let until = try PasswordProtection.unlock(directory: context.directory, passphrase: key, duration: duration.duration)
+            if options.json {
+                Terminal.write(JSONValue.object(["unlocked": .bool(true), "until": .string(Timestamp.format(until))]).serialized() + "\n")
+            } else {
+                Terminal.write("Unlocked \(status.path) until \(Timestamp.format(until)) (kernel keyring, this session). `credvault lock` forgets it now.\n")
+            }
+        }
+    }
+}
+
+struct LockCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lock", abstract: "Forget the cached key of the password-protected store at once.")
+
+    @OptionGroup var options: GlobalOptions
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            let context = try options.context()
+            let removed = try PasswordProtection.lock(directory: context.directory)
+            if options.json {
+                Terminal.write(JSONValue.object(["locked": .bool(true), "was_cached": .bool(removed)]).serialized() + "\n")
+            } else {
+                Terminal.write(removed ? "Locked: the cached key was removed from the kernel keyring.\n" : "Already locked: no cached key.\n")
+            }
+        }
+    }
+}
