@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "CredentialVault", targets: ["CredentialVault"]),
         .library(name: "CredentialVaultCore", targets: ["CredentialVaultCore"]),
         .library(name: "CredentialVaultAuth", targets: ["CredentialVaultAuth"]),
+        .library(name: "CredentialVaultOTP", targets: ["CredentialVaultOTP"]),
         .executable(name: "credvault", targets: ["credvault"]),
     ],
     dependencies: [
@@ -17,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // libsecret + GLib from the distribution; shim.h holds the static const SecretSchema
@@ -70,9 +72,22 @@ let package = Package(
             path: "Backends/File",
             swiftSettings: strict
         ),
+        .systemLibrary(
+            name: "CQRencode",
+            path: "Sources/CQRencode",
+            pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"])]
+        ),
+        // TOTP (RFC 6238), base32 and QR symbols: the store's second step, reusable by apps.
+        .target(
+            name: "CredentialVaultOTP",
+            dependencies: ["CredentialVaultCore", "CQRencode", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/CredentialVaultOTP",
+            swiftSettings: strict
+        ),
         .target(
             name: "EncryptedFileBackend",
-            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "FileBackend", "CKeyutils"],
+            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "CredentialVaultOTP", "FileBackend", "CKeyutils"],
             path: "Backends/EncryptedFile",
             swiftSettings: strict
         ),
@@ -105,6 +120,7 @@ let package = Package(
             dependencies: [
                 "CredentialVault",
                 "CredentialVaultAuth",
+                "CredentialVaultOTP",
                 "CProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -120,7 +136,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CredentialVaultTests",
-            dependencies: ["CredentialVault", "CredentialVaultAuth"],
+            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP"],
             path: "Tests/CredentialVaultTests",
             exclude: ["Vectors"], // read by path, not bundled as resources
             swiftSettings: strict

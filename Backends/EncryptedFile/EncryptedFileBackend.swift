@@ -21,8 +21,10 @@ public struct EncryptedFileBackend: CredentialBackend {
     public let path: String
     private let store: FileBackend
     private let codec: EncryptedStoreCodec
+    private let context: BackendContext
 
     public init(context: BackendContext) {
+        self.context = context
         directory = context.directory
         path = context.directory + "/" + FileBackend.encryptedFileName
         codec = EncryptedStoreCodec(context: context)
@@ -47,9 +49,15 @@ public struct EncryptedFileBackend: CredentialBackend {
 
     public func diagnostics() async -> [Diagnostic] {
         var lines = [Diagnostic("encrypted-file.path", path)]
-        if let status = try? PasswordProtection.status(directory: directory) {
-            lines.append(Diagnostic("encrypted-file.kdf", "Argon2id v1.3, \(status.opsLimit) passes, \(status.memLimit / 1_048_576) MiB"))
+        guard let status = try? PasswordProtection.status(directory: directory), status.enabled else {
+            lines.append(Diagnostic("encrypted-file.password", "not set (`credvault password set` encrypts the file store)"))
+            return lines
         }
+        lines.append(Diagnostic("encrypted-file.kdf", "Argon2id v1.3, \(status.opsLimit) passes, \(status.memLimit / 1_048_576) MiB"))
+        let source = status.cachedUntil.map { UnlockSource.kernelKeyring(expires: $0) } ?? UnlockSource.first(in: context)
+        lines.append(Diagnostic("encrypted-file.unlock", source?.description ?? "no source: locked for non-interactive use",
+                                nextStep: source == nil ? "run `credvault unlock` on a terminal, or set \(context.app.variable("PASSPHRASE_FILE")) to a 0600 file" : nil))
+        lines.append(Diagnostic("encrypted-file.mfa", SecondFactor.isEnrolled(directory: directory) ? "TOTP second step enrolled" : "no second step"))
         return lines
     }
 }

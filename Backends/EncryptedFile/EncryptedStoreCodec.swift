@@ -34,6 +34,7 @@ final class EncryptedStoreCodec: FileStoreCodec, @unchecked Sendable {
             guard let dataKey = try StoreEnvelope.unwrap(header, passphrase: passphrase) else {
                 throw CredentialVaultError(.permissionDenied, "wrong password for \(path) (from the \(source)); nothing was written")
             }
+            try SecondFactor.verify(directory: (path as NSString).deletingLastPathComponent, dataKey: dataKey, context: context)
             unlocked = (header, dataKey)
             self.source = source
         }

@@ -43,8 +43,9 @@ public enum PasswordProtection {
     ///
     /// - Throws: `.permissionDenied` for a wrong passphrase; `.unavailable` where the kernel
     ///   keyring cannot be used.
-    public static func unlock(directory: String, passphrase: SecureBuffer, duration: Duration) throws -> Date {
+    public static func unlock(directory: String, passphrase: SecureBuffer, duration: Duration, context: BackendContext? = nil) throws -> Date {
         let (_, header, dataKey) = try unlock(paths(directory).encrypted, passphrase: passphrase)
+        try SecondFactor.verify(directory: directory, dataKey: dataKey, context: context)
         return try UnlockCache.store(dataKey, header: header, duration: duration)
     }
 
@@ -77,6 +78,7 @@ public enum PasswordProtection {
         let header = try StoreEnvelope.wrap(dataKey, passphrase: passphrase, opsLimit: kdf.opsLimit, memLimit: kdf.memLimit)
         let file = document.serialized().withUnsafeBytes { StoreEnvelope.seal(document: $0, header: header, dataKey: dataKey) }
         SecureFileSystem.removeStaleTemporaries(directory: directory, name: FileBackend.encryptedFileName)
+        unlink(SecondFactor.path(directory)) // a leftover from an earlier store would not open
         try SecureFileSystem.replaceAtomically(encrypted, with: file)
         shred(plain)
     }
@@ -85,11 +87,12 @@ public enum PasswordProtection {
     /// removes the encrypted file.
     ///
     /// - Throws: `.permissionDenied` for a wrong passphrase, with nothing written.
-    public static func disable(directory: String, passphrase: SecureBuffer, lockTimeout: Duration) throws {
+    public static func disable(directory: String, passphrase: SecureBuffer, lockTimeout: Duration, context: BackendContext? = nil) throws {
         let (plain, encrypted, lockPath) = paths(directory)
         let lock = try FileLock(path: lockPath, timeout: lockTimeout)
         defer { withExtendedLifetime(lock) {} }
         let (file, header, dataKey) = try unlock(encrypted, passphrase: passphrase)
+        try SecondFactor.verify(directory: directory, dataKey: dataKey, context: context)
         UnlockCache.revoke(header: header)
         guard let document = StoreEnvelope.open(file: file, dataKey: dataKey) else {
             throw CredentialVaultError(.dataError, "\(encrypted) was modified: its contents do not authenticate; it was left unchanged")
@@ -99,21 +102,29 @@ public enum PasswordProtection {
         SecureFileSystem.removeStaleTemporaries(directory: directory, name: FileBackend.fileName)
         try SecureFileSystem.replaceAtomically(plain, with: bytes)
         guard unlink(encrypted) == 0 else { throw SecureFileSystem.writeError(encrypted, errno) }
+        unlink(SecondFactor.path(directory)) // the second step belongs to the encrypted store
         SecureFileSystem.syncDirectory(directory)
     }
 
     /// Rewraps the data key under `newPassphrase`; the body is not re-encrypted.
     public static func change(directory: String, current: SecureBuffer, new newPassphrase: SecureBuffer,
-                              kdf: KDFProfile?, lockTimeout: Duration) throws {
+                              kdf: KDFProfile?, lockTimeout: Duration, context: BackendContext? = nil) throws {
         let (_, encrypted, lockPath) = paths(directory)
         let lock = try FileLock(path: lockPath, timeout: lockTimeout)
         defer { withExtendedLifetime(lock) {} }
         let (file, header, dataKey) = try unlock(encrypted, passphrase: current)
+        try SecondFactor.verify(directory: directory, dataKey: dataKey, context: context)
         let rewrapped = try StoreEnvelope.wrap(dataKey, passphrase: newPassphrase,
                                                opsLimit: kdf?.opsLimit ?? header.opsLimit, memLimit: kdf?.memLimit ?? header.memLimit)
         SecureFileSystem.removeStaleTemporaries(directory: directory, name: FileBackend.encryptedFileName)
         try SecureFileSystem.replaceAtomically(encrypted, with: rewrapped.bytes + file[StoreEnvelope.headerSize...])
         UnlockCache.revoke(header: header) // the old password's cache entry must not outlive it
+    }
+
+    /// The store's data key, after the password only (for second-step enrolment, which then
+    /// proves possession of the new secret).
+    public static func dataKey(directory: String, passphrase: SecureBuffer) throws -> SecureBuffer {
+        try unlock(paths(directory).encrypted, passphrase: passphrase).2
     }
 
     /// Reads and unwraps `path`.

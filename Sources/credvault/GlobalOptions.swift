@@ -28,7 +28,10 @@ struct GlobalOptions: ParsableArguments {
     var quiet: Bool { quietFlag || logLevel == "error" }
     var verbose: Bool { verboseFlag || logLevel == "debug" }
 
-    static let valued: Set<String> = ["--backend", "--app"]
+    @Option(help: ArgumentHelp("The authentication code (TOTP or backup code) when the password-protected store has a second step.", valueName: "code"))
+    var code: String?
+
+    static let valued: Set<String> = ["--backend", "--app", "--code"]
     static let flags: Set<String> = ["--json", "--quiet", "-q", "--verbose", "-v"]
     /// Verb groups, and the sub-groups within them (`workspace key set`).
     static let groups: Set<String> = ["password", "auth", "workspace"]
@@ -65,6 +68,10 @@ struct GlobalOptions: ParsableArguments {
     /// Vault options from these flags; the fallback notice goes to stderr unless --quiet.
     func vaultOptions(probeEveryBackend: Bool = false) throws -> VaultOptions {
         var options = VaultOptions(backend: backend)
+        if let code {
+            // A one-time code, read by the store as <APP>_MFA_CODE.
+            options.environment = ProcessInfo.processInfo.environment.merging([try appProfile.variable("MFA_CODE"): code]) { $1 }
+        }
         options.probeEveryBackend = probeEveryBackend
         let quiet = self.quiet
         let app = try appProfile

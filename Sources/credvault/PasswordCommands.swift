@@ -9,7 +9,7 @@ struct PasswordCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "password",
         abstract: "The file store's password gate (set, clear, change, status) and encrypted backups (export, import, verify, inspect).",
-        subcommands: [PasswordSetCommand.self, PasswordClearCommand.self, PasswordChangeCommand.self, PasswordStatusCommand.self,
+        subcommands: [PasswordSetCommand.self, PasswordClearCommand.self, PasswordChangeCommand.self, PasswordStatusCommand.self, PasswordMFACommand.self,
                       ExportCommand.self, ImportCommand.self, VerifyCommand.self, InspectCommand.self])
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CredentialVault
+import CredentialVaultOTP
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -74,7 +75,7 @@ struct PasswordClearCommand: AsyncParsableCommand {
                 }
             }
             let key = try currentPassphrase(passphrase, context: context, store: status.path)
-            try PasswordProtection.disable(directory: context.directory, passphrase: key, lockTimeout: context.lockTimeout)
+            try PasswordProtection.disable(directory: context.directory, passphrase: key, lockTimeout: context.lockTimeout, context: context)
             if options.json {
                 Terminal.write(JSONValue.object(["enabled": .bool(false), "path": .string(context.directory + "/credentials.json")]).serialized() + "\n")
             } else {
@@ -105,7 +106,7 @@ struct PasswordChangeCommand: AsyncParsableCommand {
             newOptions.passphraseFile = newPassphraseFile
             newOptions.passphraseFd = newPassphraseFd
             let new = try newOptions.read(confirm: true)
-            try PasswordProtection.change(directory: context.directory, current: current, new: new, kdf: kdf, lockTimeout: context.lockTimeout)
+            try PasswordProtection.change(directory: context.directory, current: current, new: new, kdf: kdf, lockTimeout: context.lockTimeout, context: context)
             if options.json {
                 Terminal.write(JSONValue.object(["changed": .bool(true), "path": .string(status.path)]).serialized() + "\n")
             } else {
@@ -128,7 +129,7 @@ struct PasswordStatusCommand: AsyncParsableCommand {
             let source = status.cachedUntil.map { UnlockSource.kernelKeyring(expires: $0) } ?? UnlockSource.first(in: context)
             if options.json {
                 var document: [String: JSONValue] = ["enabled": .bool(status.enabled), "path": .string(status.path),
-                                                     "mfa_enrolled": .bool(false),
+                                                     "mfa_enrolled": .bool(SecondFactor.isEnrolled(directory: context.directory)),
                                                      "unlock_cache": status.cachedUntil.map { .object(["cached": .bool(true), "until": .string(Timestamp.format($0))]) }
                                                         ?? .object(["cached": .bool(false)]),
                                                      "unlock_source": source.map { .string($0.description) } ?? .null]
@@ -143,11 +144,63 @@ struct PasswordStatusCommand: AsyncParsableCommand {
                 text += "KDF: Argon2id v1.3, \(status.opsLimit) passes, \(status.memLimit / 1_048_576) MiB\n"
                 text += "Unlock source: \(source?.description ?? "none (the store is locked for non-interactive use)")\n"
                 text += "Unlock cache: \(status.cachedUntil.map { "key cached until \(Timestamp.format($0))" } ?? "empty (`credvault unlock` fills it)")\n"
-                text += "MFA: not enrolled\n"
+                text += "MFA: \(SecondFactor.isEnrolled(directory: context.directory) ? "enrolled (TOTP)" : "not enrolled")\n"
                 if status.plaintextLeftover { text += "Note: a plaintext credentials.json from an interrupted conversion remains; the next write removes it.\n" }
                 Terminal.write(text)
             } else {
                 Terminal.write("Password: not set (the file store is plaintext, mode 0600). `credvault password set` adds one.\n")
+            }
+        }
+    }
+}
+
+struct PasswordMFACommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mfa",
+        abstract: "Enrol a TOTP second step for unlocking the store (QR code, one confirming code, 10 backup codes), or remove it with --disable.")
+
+    @OptionGroup var options: GlobalOptions
+    @OptionGroup var passphrase: PassphraseOptions
+    @Flag(help: "Remove the second step (needs a valid code: --code CODE or the prompt).") var disable = false
+    @Flag(help: "Do not draw the QR code (print the URI and the secret only).") var noQr = false
+
+    func run() async throws {
+        try await Terminal.run(options) {
+            disableCoreDumps()
+            let context = try options.context()
+            let status = try PasswordProtection.status(directory: context.directory)
+            guard status.enabled else { throw CredentialVaultError(.usage, "set a password first (`credvault password set`); the second step guards the password-protected store") }
+            let enrolled = SecondFactor.isEnrolled(directory: context.directory)
+            let key = try PasswordProtection.dataKey(directory: context.directory, passphrase: currentPassphrase(passphrase, context: context, store: status.path))
+            if disable {
+                guard enrolled else { throw CredentialVaultError(.usage, "no second step is enrolled") }
+                try SecondFactor.disable(directory: context.directory, dataKey: key, context: context)
+                Terminal.write(options.json ? "{\"mfa_enrolled\":false}\n" : "Second step removed: unlocking needs the password only.\n")
+                return
+            }
+            guard !enrolled else { throw CredentialVaultError(.usage, "a second step is already enrolled; remove it with `credvault password mfa --disable` first") }
+            let totp = SecondFactor.begin()
+            let account = "\(ProcessInfo.processInfo.environment["USER"] ?? "user")@\(ProcessInfo.processInfo.hostName)"
+            let uri = totp.uri(issuer: context.app.name, account: account)
+            var text = ""
+            if !noQr, Terminal.stdoutIsTerminal { text += try QRCode(uri).terminalText() }
+            text += "URI: \(uri)\nSecret: \(Base32.encode(totp.secret))\n"
+            Terminal.write(text)
+            let code: String
+            if let given = context.environment[context.app.variable("MFA_CODE")], !given.isEmpty {
+                code = given
+            } else {
+                Terminal.writeBytes(Array("Enter the current code from the app: ".utf8), to: STDERR_FILENO)
+                guard let line = readLine(), !line.isEmpty else { throw CredentialVaultError(.usage, "no code given; nothing was enrolled") }
+                code = line
+            }
+            let backupCodes = try SecondFactor.complete(totp, code: code, directory: context.directory, dataKey: key)
+            if options.json {
+                Terminal.write(JSONValue.object(["mfa_enrolled": .bool(true), "backup_codes": .array(backupCodes.map { .string($0) })]).serialized() + "\n")
+            } else {
+                Terminal.write("Code confirmed. Unlocking by password now also asks for a code.\n"
+                    + "Backup codes (each works once; they are shown only now, so keep them safe):\n"
+                    + backupCodes.map { "  \($0)" }.joined(separator: "\n") + "\n")
             }
         }
     }

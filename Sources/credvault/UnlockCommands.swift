@@ -42,7 +42,7 @@ struct UnlockCommand: AsyncParsableCommand {
             let status = try PasswordProtection.status(directory: context.directory)
             guard status.enabled else { throw CredentialVaultError(.usage, "no password is set for \(context.directory); nothing to unlock") }
             let key = try currentPassphrase(passphrase, context: context, store: status.path)
-            let until = try PasswordProtection.unlock(directory: context.directory, passphrase: key, duration: duration.duration)
+            let until = try PasswordProtection.unlock(directory: context.directory, passphrase: key, duration: duration.duration, context: context)
             if options.json {
                 Terminal.write(JSONValue.object(["unlocked": .bool(true), "until": .string(Timestamp.format(until))]).serialized() + "\n")
             } else {

@@ -100,6 +100,14 @@ struct PasswordGateTests {
         #expect(refused.status == 77)
         #expect(refused.stderr.contains("chmod 600"))
 
+        // A descriptor number is a source too (<APP>_PASSPHRASE_FD, or --passphrase-fd on `password` verbs).
+        let viaDescriptor = try ProcessRunner.run("/bin/sh", ["-c", "\(CLI.executable) get svc a 3< '\(right)'"],
+                                                  environment: f.cli.environment.merging(["CREDVAULT_PASSPHRASE_FD": "3"]) { $1 }, input: [], timeout: 30)
+        #expect(viaDescriptor.stdoutText == "value", "\(viaDescriptor.stderr)")
+        let doctor = try JSONParser.parse(try f.cli.run(["doctor", "--json"], extra: f.with(right)).stdout)
+        #expect(doctor["checks"]?.arrayValue?.contains { $0["name"] == .string("encrypted-file.unlock") && $0["value"] == .string("passphrase file \(right)") } == true,
+                "doctor names the unlock source")
+
         let locked = try f.cli.run("get", "svc", "a")
         #expect(locked.status == 69)
         #expect(locked.stderr.contains("is locked") && locked.stderr.contains("CREDVAULT_PASSPHRASE_FILE"))

@@ -167,7 +167,7 @@ final class BackgroundCLI: @unchecked Sendable {
     let outPath: String
     let errPath: String
 
-    init(_ cli: CLI, _ arguments: [String], directory: String, extra: [String: String] = [:]) throws {
+    init(_ cli: CLI, _ arguments: [String], directory: String, extra: [String: String] = [:], stdin: Int32? = nil) throws {
         outPath = directory + "/bg-\(UUID().uuidString.prefix(6)).out"
         errPath = outPath.replacingOccurrences(of: ".out", with: ".err")
         let out = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
@@ -175,7 +175,7 @@ final class BackgroundCLI: @unchecked Sendable {
         let null = open("/dev/null", O_RDONLY)
         defer { close(out); close(err); close(null) }
         child = try ChildProcess.spawn([CLI.executable] + arguments, environment: cli.environment.merging(extra) { $1 },
-                                       stdin: null, stdout: out, stderr: err)
+                                       stdin: stdin ?? null, stdout: out, stderr: err)
     }
 
     var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }

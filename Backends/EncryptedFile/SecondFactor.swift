@@ -1,0 +1,150 @@
+import CredentialVaultCore
+import CredentialVaultCrypto
+import CredentialVaultOTP
+import FileBackend
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The store's TOTP second step. Once enrolled, unlocking with the password also needs a
+/// current code (±1 time step, never the same step twice) or one of 10 single-use backup
+/// codes. The state lives in `credentials.mfa`, sealed under the store's data key, so it is
+/// readable only after the password was right. A policy gate for people using the tool, not
+/// extra cryptography: whoever holds the file and the password can read the secret too.
+public enum SecondFactor {
+    static let magic = Array("CVMFA001".utf8)
+    public static let backupCodeCount = 10
+
+    struct State {
+        var totp: TOTP
+        var lastStep: UInt64
+        var backupCodes: [(salt: [UInt8], hash: [UInt8])]
+    }
+
+    static func path(_ directory: String) -> String { directory + "/credentials.mfa" }
+
+    /// Whether a second step is enrolled for the store in `directory`.
+    public static func isEnrolled(directory: String) -> Bool { access(path(directory), F_OK) == 0 }
+
+    static func key(_ dataKey: SecureBuffer) -> SecureBuffer {
+        Array("credvault mfa v1".utf8).withUnsafeBytes { KeyedHash.subkey(count: SecretBox.keyBytes, message: $0, key: dataKey) }
+    }
+
+    static func hash(_ code: String, salt: [UInt8]) -> [UInt8] {
+        let saltKey = salt.withUnsafeBytes { SecureBuffer(copying: $0) }
+        let digits = Array(code.filter(\.isNumber).utf8)
+        return digits.withUnsafeBytes { KeyedHash.subkey(count: 32, message: $0, key: saltKey) }.withUnsafeBytes { Array($0) }
+    }
+
+    static func load(directory: String, dataKey: SecureBuffer) throws -> State? {
+        let file = path(directory)
+        guard let descriptor = try SecureFileSystem.openForReading(file) else { return nil }
+        defer { try? descriptor.close() }
+        let bytes = try SecureFileSystem.readAll(descriptor, path: file)
+        func corrupt() -> CredentialVaultError {
+            CredentialVaultError(.dataError, "\(file) is not a second-step file of this store (modified, or from another store); it was left unchanged")
+        }
+        guard bytes.count > 8 + SecretBox.nonceBytes + SecretBox.macBytes, Array(bytes[0..<8]) == magic else { throw corrupt() }
+        let nonce = Array(bytes[8..<32])
+        guard let plain = bytes[32...].withUnsafeBytes({ SecretBox.open($0, nonce: nonce, key: key(dataKey)) }),
+              let json = try? plain.withUnsafeBytes({ try JSONParser.parse(Array($0)) }),
+              json["version"]?.numberValue == 1, let secret = json["secret"]?.stringValue.flatMap(Base32.decode),
+              let algorithm = json["algorithm"]?.stringValue.flatMap(TOTP.Algorithm.init(rawValue:)),
+              let digits = json["digits"]?.numberValue, let period = json["period"]?.numberValue,
+              let lastStep = json["last_step"]?.numberValue else { throw corrupt() }
+        let codes = (json["backup_codes"]?.arrayValue ?? []).compactMap { entry -> (salt: [UInt8], hash: [UInt8])? in
+            guard let salt = entry["salt"]?.stringValue.flatMap({ Data(base64Encoded: $0) }),
+                  let hash = entry["hash"]?.stringValue.flatMap({ Data(base64Encoded: $0) }) else { return nil }
+            return (Array(salt), Array(hash))
+        }
+        return State(totp: TOTP(secret: secret, algorithm: algorithm, digits: Int(digits), period: Int(period)),
+                     lastStep: UInt64(lastStep), backupCodes: codes)
+    }
+
+    static func save(_ state: State, directory: String, dataKey: SecureBuffer) throws {
+        let json = JSONValue.object([
+            "version": .number(1), "secret": .string(Base32.encode(state.totp.secret)),
+            "algorithm": .string(state.totp.algorithm.rawValue), "digits": .number(Double(state.totp.digits)),
+            "period": .number(Double(state.totp.period)), "last_step": .number(Double(state.lastStep)),
+            "backup_codes": .array(state.backupCodes.map {
+                .object(["salt": .string(Data($0.salt).base64EncodedString()), "hash": .string(Data($0.hash).base64EncodedString())])
+            }),
+        ]).serializedBytes()
+        let nonce = randomBytes(count: SecretBox.nonceBytes)
+        let sealed = json.withUnsafeBytes { SecretBox.seal($0, nonce: nonce, key: key(dataKey)) }
+        try SecureFileSystem.replaceAtomically(path(directory), with: magic + nonce + sealed)
+    }
+
+    /// The code to check: `<APP>_MFA_CODE` (what `--code` sets), else a no-echo prompt.
+    static func code(context: BackendContext?, store: String) throws -> String {
+        if let context, let code = context.environment[context.app.variable("MFA_CODE")], !code.isEmpty { return code }
+        if let prompt = context?.passphrasePrompt, let bytes = try prompt("Authentication code for \(store) (or a backup code): ") {
+            return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        }
+        throw CredentialVaultError(.permissionDenied,
+            "\(store) also needs an authentication code (TOTP, or a backup code): give --code CODE, or run on a terminal to be asked")
+    }
+
+    /// Checks a current code or a backup code and records its use (the step, or the spent
+    /// backup code), under `credentials.mfa.lock`. Does nothing when no second step is enrolled.
+    ///
+    /// - Throws: `.permissionDenied` (77) for a wrong, stale or replayed code.
+    public static func verify(directory: String, dataKey: SecureBuffer, context: BackendContext?, now: Date = Date()) throws {
+        guard isEnrolled(directory: directory) else { return }
+        let store = directory + "/" + FileBackend.encryptedFileName
+        let given = try code(context: context, store: store)
+        let lock = try FileLock(path: path(directory) + ".lock", timeout: .seconds(10))
+        defer { withExtendedLifetime(lock) {} }
+        guard var state = try load(directory: directory, dataKey: dataKey) else { return }
+        let compact = given.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: " ", with: "")
+        if compact.count == state.totp.digits {
+            guard let step = state.totp.match(compact, at: now) else {
+                throw CredentialVaultError(.permissionDenied, "wrong or expired authentication code for \(store); nothing was written")
+            }
+            guard step > state.lastStep else {
+                throw CredentialVaultError(.permissionDenied, "that authentication code was already used; wait for the next one")
+            }
+            state.lastStep = step
+        } else if let index = state.backupCodes.firstIndex(where: { hash(compact, salt: $0.salt) == $0.hash }) {
+            state.backupCodes.remove(at: index)
+        } else {
+            throw CredentialVaultError(.permissionDenied, "wrong authentication code or backup code for \(store); nothing was written")
+        }
+        try save(state, directory: directory, dataKey: dataKey)
+    }
+
+    /// Enrolment: a new 160-bit secret to show (URI, QR). Nothing is stored yet.
+    public static func begin() -> TOTP { TOTP(secret: TOTP.generateSecret(count: 20)) }
+
+    /// Completes enrolment when `code` is valid for `totp` now; returns the 10 backup codes,
+    /// to show once (only salted hashes are stored).
+    public static func complete(_ totp: TOTP, code: String, directory: String, dataKey: SecureBuffer, now: Date = Date()) throws -> [String] {
+        guard let step = totp.match(code.trimmingCharacters(in: .whitespaces), at: now) else {
+            throw CredentialVaultError(.permissionDenied, "that code does not match the new secret; check the device's clock and enrol again")
+        }
+        var generator = SystemRandomNumberGenerator()
+        let codes = (0..<backupCodeCount).map { _ in
+            let digits = (0..<10).map { _ in String(Int.random(in: 0...9, using: &generator)) }.joined()
+            return String(digits.prefix(5)) + "-" + String(digits.suffix(5))
+        }
+        let hashed = codes.map { code -> (salt: [UInt8], hash: [UInt8]) in
+            let salt = randomBytes(count: 16)
+            return (salt, hash(code, salt: salt))
+        }
+        try save(State(totp: totp, lastStep: step, backupCodes: hashed), directory: directory, dataKey: dataKey)
+        return codes
+    }
+
+    /// Removes the second step after a valid code.
+    public static func disable(directory: String, dataKey: SecureBuffer, context: BackendContext?) throws {
+        try verify(directory: directory, dataKey: dataKey, context: context)
+        unlink(path(directory))
+        SecureFileSystem.syncDirectory(directory)
+    }
+
+    /// How many backup codes are left.
+    public static func remainingBackupCodes(directory: String, dataKey: SecureBuffer) throws -> Int? {
+        try load(directory: directory, dataKey: dataKey)?.backupCodes.count
+    }
+}
