@@ -5,11 +5,12 @@ import MemoryBackend
 import SecretServiceBackend
 import Testing
 
-/// The conformance suite every backend must pass: Memory, File and the real Secret Service
-/// (gnome-keyring-daemon on a private bus). A third-party backend can copy these checks.
+/// The conformance suite every backend must pass: Memory, File, the password-protected file
+/// store and the real Secret Service (gnome-keyring-daemon on a private bus). A third-party
+/// backend can copy these checks.
 @Suite("Backend conformance")
 struct BackendConformanceTests {
-    static let backends = ["memory", "file", "secret-service"]
+    static let backends = ["memory", "file", "encrypted-file", "secret-service"]
 
     /// A fresh backend of `name`, and a clean-up closure.
     static func make(_ name: String) throws -> (any CredentialBackend, () -> Void) {
@@ -19,6 +20,16 @@ struct BackendConformanceTests {
         case "file":
             let directory = try TemporaryDirectory()
             return (FileBackend(directory: directory.path + "/store"), { directory.remove() })
+        case "encrypted-file":
+            let directory = try TemporaryDirectory()
+            let passphrase = directory.path + "/passphrase"
+            FileManager.default.createFile(atPath: passphrase, contents: Data("conformance passphrase".utf8), attributes: [.posixPermissions: 0o600])
+            let key = SecureBuffer(SecretBytes(utf8: "conformance passphrase"))
+            try PasswordProtection.enable(directory: directory.path + "/store", passphrase: key, kdf: .interactive, lockTimeout: .seconds(10))
+            let context = BackendContext(app: .credvault, environment: ["CREDVAULT_PASSPHRASE_FILE": passphrase],
+                                         directory: directory.path + "/store", configuration: VaultConfiguration(),
+                                         callTimeout: .seconds(10), lockTimeout: .seconds(10))
+            return (EncryptedFileBackend(context: context), { directory.remove() })
         default:
             let harness = try SharedKeyring.harness.get()
             let context = BackendContext(app: .credvault,
