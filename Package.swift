@@ -92,6 +92,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "OpenBaoBackend",
+            dependencies: ["CredentialVaultCore", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Backends/OpenBao",
+            swiftSettings: strict
+        ),
+        .target(
             name: "SecretServiceBackend",
             dependencies: ["CredentialVaultCore", "CLibSecret"],
             path: "Backends/SecretService",
@@ -100,7 +106,7 @@ let package = Package(
         .target(
             name: "CredentialVault",
             dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "MemoryBackend", "FileBackend", "EncryptedFileBackend",
-                           "SecretServiceBackend"],
+                           "SecretServiceBackend", "OpenBaoBackend"],
             path: "Sources/CredentialVault",
             swiftSettings: strict
         ),

@@ -3,6 +3,7 @@
 @_exported import EncryptedFileBackend
 import FileBackend
 import MemoryBackend
+@_exported import OpenBaoBackend
 import SecretServiceBackend
 
 extension BackendRegistry {
@@ -15,6 +16,7 @@ extension BackendRegistry {
         registry.register(EncryptedFileBackend.self)
         registry.register(FileBackend.self)
         registry.register(MemoryBackend.self)
+        registry.register(OpenBaoBackend.self)
         return registry
     }
 }

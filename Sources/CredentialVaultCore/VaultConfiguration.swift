@@ -14,8 +14,8 @@ public struct VaultConfiguration: Sendable, Equatable {
     public var probeTimeout: Duration?
     /// `lock_timeout = SECONDS`: how long a file write waits for another process's lock.
     public var lockTimeout: Duration?
-    /// Login settings (`issuer`, `client_id`, …, optionally prefixed `prod.` or `dev.`), read by
-    /// the CredentialVaultAuth module; see ``authKeys``.
+    /// Settings read by other modules: login (`issuer`, `client_id`, …, optionally prefixed
+    /// `prod.` or `dev.`) and OpenBao (`openbao_mount`, `openbao_prefix`, `openbao_token_file`); see ``authKeys``.
     public var auth: [String: String] = [:]
     /// The file this was read from, if one existed.
     public var path: String?
@@ -28,7 +28,7 @@ public struct VaultConfiguration: Sendable, Equatable {
     /// The login settings; each may also be written `prod.KEY` or `dev.KEY` for one mode.
     public static let authKeys = ["auth_mode", "mode", "issuer", "client_id", "audience", "scopes",
                                   "device_authorization_endpoint", "token_endpoint", "revocation_endpoint",
-                                  "api_key_prefix"]
+                                  "api_key_prefix", "openbao_mount", "openbao_prefix", "openbao_token_file"]
 
     /// Reads `path`; a missing file is an empty configuration.
     ///

@@ -14,6 +14,6 @@ struct Credvault: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [SetCommand.self, GetCommand.self, DeleteCommand.self, ListCommand.self,
                       BackendsCommand.self, DoctorCommand.self, PasswordCommand.self,
-                      AuthCommand.self, WorkspaceCommand.self, ModeCommand.self, UnlockCommand.self, LockCommand.self]
+                      AuthCommand.self, WorkspaceCommand.self, ModeCommand.self, UnlockCommand.self, LockCommand.self, MigrateCommand.self]
     )
 }

@@ -10,7 +10,7 @@ import Testing
 /// backend can copy these checks.
 @Suite("Backend conformance")
 struct BackendConformanceTests {
-    static let backends = ["memory", "file", "encrypted-file", "secret-service"]
+    static let backends = ["memory", "file", "encrypted-file", "secret-service", "openbao"]
 
     /// A fresh backend of `name`, and a clean-up closure.
     static func make(_ name: String) throws -> (any CredentialBackend, () -> Void) {
@@ -30,6 +30,14 @@ struct BackendConformanceTests {
                                          directory: directory.path + "/store", configuration: VaultConfiguration(),
                                          callTimeout: .seconds(10), lockTimeout: .seconds(10))
             return (EncryptedFileBackend(context: context), { directory.remove() })
+        case "openbao":
+            let server = try OpenBaoServer.get()
+            let directory = try TemporaryDirectory()
+            var configuration = VaultConfiguration()
+            configuration.auth["openbao_prefix"] = "conformance/\(UUID().uuidString.prefix(8))"
+            let context = BackendContext(app: .credvault, environment: server.environment, directory: directory.path,
+                                         configuration: configuration, callTimeout: .seconds(10), lockTimeout: .seconds(10))
+            return (OpenBaoBackend(context: context), { directory.remove() })
         default:
             let harness = try SharedKeyring.harness.get()
             let context = BackendContext(app: .credvault,
@@ -41,7 +49,8 @@ struct BackendConformanceTests {
     }
 
     static func available(_ name: String) -> Bool {
-        name != "secret-service" || Components.present("dbus-run-session", "gnome-keyring-daemon")
+        if name == "openbao" { return OpenBaoServer.present() }
+        return name != "secret-service" || Components.present("dbus-run-session", "gnome-keyring-daemon")
     }
 
     /// A service name no other test uses.
