@@ -41,14 +41,15 @@ public struct OpenBaoBackend: CredentialBackend {
 
     public func probe(timeout: Duration) async -> BackendAvailability {
         guard settings.address != nil else { return .unavailable(reason: "BAO_ADDR (or VAULT_ADDR) is not set", code: .configuration) }
-        guard settings.currentToken() != nil else {
-            return .unavailable(reason: "no token: set BAO_TOKEN (or VAULT_TOKEN), openbao_token_file in the config file, or ~/.vault-token", code: .configuration)
+        guard settings.hasCredentials else {
+            return .unavailable(reason: "no token: set BAO_TOKEN (or VAULT_TOKEN), openbao_token_file in the config file, ~/.vault-token, or openbao_role_id for AppRole", code: .configuration)
         }
         if let address = settings.address, let failure = ReachabilityCheck.failure(address: address) {
             return .unavailable(reason: "cannot reach OpenBao at \(address): \(failure); check BAO_ADDR and that the server runs")
         }
         do {
-            let reply = try await bao().request("GET", "sys/health?standbyok=true", logical: "sys/health")
+            // Inside the probe's deadline, so the client's own error (a TLS failure) is what is reported.
+            let reply = try await bao().health(deadline: timeout * 0.6)
             if reply.status == 200 || reply.status == 429 || reply.status == 473 { return .available }
             return .unavailable(reason: "OpenBao health check answered HTTP \(reply.status)")
         } catch let error as CredentialVaultError {

@@ -9,10 +9,14 @@ import NIOSSL
 /// timeout on every request. Maps statuses to ``CredentialVaultError`` codes: 403 → 77
 /// naming the path, 503 → 69 "server is sealed", connection and TLS failures → 69 naming
 /// the address (and the CA), timeouts → 75; 429 (standby, rate limit) is retried with backoff.
-final class OpenBaoClient: Sendable {
+final class OpenBaoClient: @unchecked Sendable {
     let settings: OpenBaoSettings
     let timeout: Duration
     private let client: HTTPClient
+    /// The token in use (static, or from an AppRole login) and whether it was checked.
+    private let lock = NSLock()
+    private var token: String?
+    private var checked = false
 
     struct Reply {
         var status: Int
@@ -32,12 +36,61 @@ final class OpenBaoClient: Sendable {
         }
         configuration.timeout = .init(connect: .seconds(max(1, timeout.components.seconds)), read: .seconds(max(1, timeout.components.seconds)))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        token = settings.staticToken()
+    }
+
+    private func currentToken() -> (String?, Bool) { lock.lock(); defer { lock.unlock() }; return (token, checked) }
+    private func setToken(_ value: String?, checked: Bool) { lock.lock(); token = value; self.checked = checked; lock.unlock() }
+
+    /// Before the first request: an AppRole login when configured; for a static token,
+    /// `auth/token/lookup-self`, and `auth/token/renew-self` once two thirds of a renewable
+    /// token's TTL have passed.
+    private func ensureToken() async throws {
+        let (current, checked) = currentToken()
+        if checked { return }
+        if settings.roleID != nil, current == nil {
+            try await login()
+            return
+        }
+        setToken(current, checked: true)
+        guard current != nil else { return }
+        let me = try await send("GET", "auth/token/lookup-self", body: nil, logical: "auth/token/lookup-self", retryLogin: false)
+        guard me.status == 200, let data = me.json?["data"] else { return }
+        var renewable = false
+        if case .bool(let flag)? = data["renewable"] { renewable = flag }
+        if renewable, let ttl = data["ttl"]?.numberValue, let creation = data["creation_ttl"]?.numberValue, creation > 0, ttl < creation / 3 {
+            _ = try await send("POST", "auth/token/renew-self", body: .object([:]), logical: "auth/token/renew-self", retryLogin: false)
+        }
+    }
+
+    /// AppRole login: `auth/approle/login` with the role id and the secret id.
+    private func login() async throws {
+        guard let roleID = settings.roleID else { return }
+        let body = JSONValue.object(["role_id": .string(roleID), "secret_id": .string(try settings.secretID())])
+        setToken(nil, checked: true)
+        let reply = try await send("POST", "auth/approle/login", body: body, logical: "auth/approle/login", retryLogin: false)
+        guard reply.status == 200, let token = reply.json?["auth"]?["client_token"]?.stringValue else {
+            throw CredentialVaultError(.permissionDenied, "AppRole login as \(roleID) failed (HTTP \(reply.status))\(reply.errors.isEmpty ? "" : ": \(reply.errors)")")
+        }
+        setToken(token, checked: true)
     }
 
     deinit { try? client.syncShutdown() }
 
     /// One request to `/v1/<path>`; `logical` names the KV path in errors.
-    func request(_ method: String, _ path: String, body: JSONValue? = nil, logical: String) async throws -> Reply {
+    func request(_ method: String, _ path: String, body: JSONValue? = nil, logical: String, deadline: Duration? = nil) async throws -> Reply {
+        try await ensureToken()
+        return try await send(method, path, body: body, logical: logical, retryLogin: settings.roleID != nil, deadline: deadline)
+    }
+
+    /// `sys/health`, which needs no token, within `deadline`.
+    func health(deadline: Duration) async throws -> Reply {
+        try await send("GET", "sys/health?standbyok=true", body: nil, logical: "sys/health", retryLogin: false, deadline: deadline)
+    }
+
+    private func send(_ method: String, _ path: String, body: JSONValue?, logical: String, retryLogin: Bool,
+                      deadline: Duration? = nil) async throws -> Reply {
+        let timeout = deadline ?? self.timeout
         guard let address = settings.address else {
             throw CredentialVaultError(.configuration, "BAO_ADDR (or VAULT_ADDR) is not set: give the OpenBao server's address, such as https://bao.example:8200")
         }
@@ -45,7 +98,7 @@ final class OpenBaoClient: Sendable {
         while true {
             var request = HTTPClientRequest(url: "\(address)/v1/\(path)")
             request.method = HTTPMethod(rawValue: method)
-            if let token = settings.currentToken() { request.headers.add(name: "X-Vault-Token", value: token) }
+            if let token = currentToken().0 { request.headers.add(name: "X-Vault-Token", value: token) }
             if let namespace = settings.namespace { request.headers.add(name: "X-Vault-Namespace", value: namespace) }
             if let body {
                 request.headers.add(name: "Content-Type", value: "application/json")
@@ -54,8 +107,10 @@ final class OpenBaoClient: Sendable {
             let response: HTTPClientResponse
             let bytes: ByteBuffer
             do {
-                response = try await client.execute(request, timeout: .seconds(max(1, timeout.components.seconds)))
+                response = try await client.execute(request, timeout: .milliseconds(max(200, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
                 bytes = try await response.body.collect(upTo: 16 << 20)
+            } catch let error as CredentialVaultError {
+                throw error
             } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
                 throw CredentialVaultError(.timedOut, "OpenBao at \(address) did not answer within \(timeout.components.seconds) s (\(method) \(logical))", cause: error)
             } catch {
@@ -71,6 +126,10 @@ final class OpenBaoClient: Sendable {
                 attempt += 1
                 try await Task.sleep(for: .milliseconds(200 << attempt))
                 continue
+            case 403 where retryLogin:
+                // An AppRole token that expired or was revoked: log in again, once.
+                try await login()
+                return try await send(method, path, body: body, logical: logical, retryLogin: false, deadline: deadline)
             case 403:
                 throw CredentialVaultError(.permissionDenied,
                     "permission denied by OpenBao policy for \(logical) (\(method)); check the token (\(settings.tokenSource ?? "none set: BAO_TOKEN")) and its policies\(reply.errors.isEmpty ? "" : ": \(reply.errors)")")

@@ -5,7 +5,8 @@ import Foundation
 /// `VAULT_ADDR`, `BAO_TOKEN` or `VAULT_TOKEN` (else `openbao_token_file` in the config file,
 /// else `~/.vault-token`), `BAO_NAMESPACE`/`VAULT_NAMESPACE`, `BAO_CACERT`/`VAULT_CACERT`;
 /// the KV mount (`openbao_mount`, default `secret`) and path prefix (`openbao_prefix`,
-/// default `credvault/<app>`) from the config file.
+/// default `credvault/<app>`) from the config file; or AppRole (`openbao_role_id` and a
+/// secret id file) instead of a token.
 struct OpenBaoSettings: Sendable {
     var address: String?
     var tokenSource: String?
@@ -13,6 +14,10 @@ struct OpenBaoSettings: Sendable {
     var caCertificate: String?
     var mount: String
     var prefix: String
+    /// AppRole: the role id (config `openbao_role_id`) and where the secret id is read from
+    /// (`openbao_secret_id_file`, a 0600 file, or systemd's `$CREDENTIALS_DIRECTORY/openbao.secret_id`).
+    var roleID: String?
+    var secretIDFile: String?
     private var token: String?
 
     init(context: BackendContext) {
@@ -25,7 +30,16 @@ struct OpenBaoSettings: Sendable {
         caCertificate = variable("BAO_CACERT", "VAULT_CACERT")
         mount = context.configuration.auth["openbao_mount"] ?? "secret"
         prefix = context.configuration.auth["openbao_prefix"] ?? "credvault/\(context.app.name)"
-        if let value = environment["BAO_TOKEN"], !value.isEmpty {
+        roleID = context.configuration.auth["openbao_role_id"]
+        if let file = context.configuration.auth["openbao_secret_id_file"] {
+            secretIDFile = file
+        } else if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty,
+                  FileManager.default.fileExists(atPath: directory + "/openbao.secret_id") {
+            secretIDFile = directory + "/openbao.secret_id"
+        }
+        if roleID != nil {
+            tokenSource = "AppRole \(roleID!)"
+        } else if let value = environment["BAO_TOKEN"], !value.isEmpty {
             token = value; tokenSource = "BAO_TOKEN"
         } else if let value = environment["VAULT_TOKEN"], !value.isEmpty {
             token = value; tokenSource = "VAULT_TOKEN"
@@ -39,6 +53,25 @@ struct OpenBaoSettings: Sendable {
         }
     }
 
-    /// The token; never printed.
-    func currentToken() -> String? { token }
+    /// The static token; never printed.
+    func staticToken() -> String? { token }
+
+    /// Whether some way to authenticate is configured.
+    var hasCredentials: Bool { token != nil || roleID != nil }
+
+    /// The AppRole secret id, from a file that must be yours and not readable by others.
+    func secretID() throws -> String {
+        guard let file = secretIDFile else {
+            throw CredentialVaultError(.configuration, "openbao_role_id is set but no secret id: set openbao_secret_id_file (a 0600 file) or use systemd's LoadCredential=openbao.secret_id")
+        }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+        if !file.hasPrefix(ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"] ?? "\u{0}"),
+           let mode = attributes?[.posixPermissions] as? Int, mode & 0o077 != 0 {
+            throw CredentialVaultError(.permissionDenied, "the AppRole secret id file \(file) is readable by group or others; run: chmod 600 '\(file)'")
+        }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw CredentialVaultError(.configuration, "cannot read the AppRole secret id from \(file)")
+        }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 }

@@ -28,7 +28,8 @@ public struct VaultConfiguration: Sendable, Equatable {
     /// The login settings; each may also be written `prod.KEY` or `dev.KEY` for one mode.
     public static let authKeys = ["auth_mode", "mode", "issuer", "client_id", "audience", "scopes",
                                   "device_authorization_endpoint", "token_endpoint", "revocation_endpoint",
-                                  "api_key_prefix", "openbao_mount", "openbao_prefix", "openbao_token_file"]
+                                  "api_key_prefix", "openbao_mount", "openbao_prefix", "openbao_token_file",
+                                  "openbao_role_id", "openbao_secret_id_file"]
 
     /// Reads `path`; a missing file is an empty configuration.
     ///

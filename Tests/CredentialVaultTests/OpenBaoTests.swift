@@ -143,6 +143,69 @@ extension OpenBaoTests {
     }
 }
 
+extension OpenBaoTests {
+    @Test("AppRole: login with role id and a 0600 secret id file; a revoked AppRole token is replaced by one new login")
+    func appRole() async throws {
+        let server = try OpenBaoServer.get()
+        _ = try server.api("POST", "sys/auth/approle", body: #"{"type":"approle"}"#)
+        _ = try server.api("PUT", "sys/policies/acl/credvault-rw", body: #"{"policy":"path \"secret/data/*\" { capabilities = [\"create\",\"read\",\"update\",\"delete\"] }\npath \"secret/metadata/*\" { capabilities = [\"list\",\"read\",\"delete\"] }"}"#)
+        _ = try server.api("POST", "auth/approle/role/ci", body: #"{"token_policies":["credvault-rw"],"token_ttl":"20m"}"#)
+        _ = try server.api("POST", "auth/approle/role/ci/role-id", body: #"{"role_id":"ci-role"}"#)
+        _ = try server.api("POST", "auth/approle/role/ci/custom-secret-id", body: #"{"secret_id":"ci-secret-for-tests"}"#)
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let vault = root.path + "/vault"
+        try FileManager.default.createDirectory(atPath: vault, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        FileManager.default.createFile(atPath: root.path + "/secret-id", contents: Data("ci-secret-for-tests\n".utf8), attributes: [.posixPermissions: 0o600])
+        try "openbao_role_id = ci-role\nopenbao_secret_id_file = \(root.path)/secret-id\n".write(toFile: vault + "/config", atomically: true, encoding: .utf8)
+        let cli = CLI(home: root.path, environment: ["BAO_ADDR": server.address, "CREDVAULT_HOME": vault, "CREDVAULT_BACKEND": "openbao"])
+        #expect(try cli.run("set", "approle", "item", input: "via approle").status == 0)
+        #expect(try cli.run("get", "approle", "item").stdoutText == "via approle")
+
+        // In one process: revoke every AppRole token; the next call logs in again once.
+        let configuration = try VaultConfiguration.load(path: vault + "/config")
+        let context = BackendContext(app: .credvault, environment: ["BAO_ADDR": server.address], directory: vault,
+                                     configuration: configuration, callTimeout: .seconds(10), lockTimeout: .seconds(10))
+        let backend = OpenBaoBackend(context: context)
+        let key = try CredentialKey(service: "approle", account: "item")
+        #expect(try await backend.secret(for: key) == SecretBytes(utf8: "via approle"))
+        _ = try server.api("PUT", "sys/leases/revoke-prefix/auth/approle/login")
+        #expect(try await backend.secret(for: key) == SecretBytes(utf8: "via approle"), "re-logged in after the 403")
+
+        chmod(root.path + "/secret-id", 0o644)
+        let loose = try cli.run("get", "approle", "item")
+        #expect(loose.status == 77)
+        #expect(loose.stderr.contains("chmod 600"))
+    }
+
+    @Test("a renewable token is renewed after two thirds of its TTL (lookup-self, renew-self)")
+    func renewal() throws {
+        let server = try OpenBaoServer.get()
+        let created = try JSONParser.parse(Array(try server.api("POST", "auth/token/create",
+            body: #"{"policies":["default","credvault-rw"],"ttl":"6s","explicit_max_ttl":"10m","renewable":true}"#).utf8))
+        let token = try #require(created["auth"]?["client_token"]?.stringValue)
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let cli = cli(server, home: root.path, extra: ["BAO_TOKEN": token])
+        usleep(4_500_000) // past two thirds of 6 s
+        #expect(try cli.run("get", "renewal", "absent").status == 1)
+        let lookup = try JSONParser.parse(Array(try server.api("POST", "auth/token/lookup", body: "{\"token\":\"\(token)\"}").utf8))
+        let ttl = try #require(lookup["data"]?["ttl"]?.numberValue)
+        #expect(ttl > 3, "renewed back to about 6 s, not the 1.5 s left: \(ttl)")
+    }
+
+    @Test("TLS: the dev server's CA via BAO_CACERT works; without it, a clear TLS failure (69) naming the CA in use")
+    func tls() throws {
+        let server = try OpenBaoServer(tls: true)
+        defer { server.stop() }
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let trusted = cli(server, home: root.path, extra: ["BAO_CACERT": try #require(server.caCertificate)])
+        #expect(try trusted.run("set", "tls", "item", input: "over tls").status == 0)
+        #expect(try trusted.run("get", "tls", "item").stdoutText == "over tls")
+        let untrusted = try cli(server, home: root.path).run("get", "tls", "item")
+        #expect(untrusted.status == 69, "\(untrusted.stderr)")
+        #expect(untrusted.stderr.contains("TLS") && untrusted.stderr.contains("system trust store"), "\(untrusted.stderr)")
+    }
+}
+
 /// A credvault process with its stdin from a string, in the background.
 final class BackgroundCLIWithInput: @unchecked Sendable {
     let process: BackgroundCLI

@@ -38,7 +38,10 @@ final class OpenBaoServer: Sendable {
         switch shared { case .success(let server): return server; case .failure(let error): throw error }
     }
 
-    init() throws {
+    /// With `tls`, the dev server's own CA is at `caCertificate`.
+    let caCertificate: String?
+
+    init(tls: Bool = false) throws {
         guard let binary = Self.binary else { throw HarnessError("bao not found: run scripts/fetch-openbao") }
         var lastLog = ""
         for attempt in 0..<5 {
@@ -46,14 +49,21 @@ final class OpenBaoServer: Sendable {
             let log = FileManager.default.temporaryDirectory.appendingPathComponent("credvault-bao-\(getpid())-\(port).log").path
             let out = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0o600), null = open("/dev/null", O_RDONLY)
             defer { close(out); close(null) }
-            let child = try ChildProcess.spawn([binary, "server", "-dev", "-dev-root-token-id=credvault-test-root",
-                                                "-dev-listen-address=127.0.0.1:\(port)", "-dev-no-store-token"],
+            let certificates = log + ".tls"
+            var arguments = [binary, "server", "-dev", "-dev-root-token-id=credvault-test-root",
+                             "-dev-listen-address=127.0.0.1:\(port)", "-dev-no-store-token"]
+            if tls {
+                try FileManager.default.createDirectory(atPath: certificates, withIntermediateDirectories: true)
+                arguments += ["-dev-tls", "-dev-tls-cert-dir=\(certificates)"]
+            }
+            let child = try ChildProcess.spawn(arguments,
                                                environment: ["PATH": "/usr/bin:/bin", "HOME": FileManager.default.temporaryDirectory.path],
                                                stdin: null, stdout: out, stderr: out)
-            let address = "http://127.0.0.1:\(port)"
+            let address = "\(tls ? "https" : "http")://127.0.0.1:\(port)"
             for _ in 0..<200 {
-                if let status = try? Self.curl(["-s", "-o", "/dev/null", "-w", "%{http_code}", "\(address)/v1/sys/health"]), status == "200" {
+                if let status = try? Self.curl(["-s", "-k", "-o", "/dev/null", "-w", "%{http_code}", "\(address)/v1/sys/health"]), status == "200" {
                     self.address = address
+                    self.caCertificate = tls ? certificates + "/vault-ca.pem" : nil
                     self.pid = child.pid
                     self.log = log
                     openBaoPIDs.append(child.pid)
@@ -75,7 +85,7 @@ final class OpenBaoServer: Sendable {
 
     /// `curl` against the server with the root token; returns stdout.
     func api(_ method: String, _ path: String, body: String? = nil, token: String? = nil) throws -> String {
-        var arguments = ["-s", "-X", method, "-H", "X-Vault-Token: \(token ?? rootToken)", "\(address)/v1/\(path)"]
+        var arguments = ["-s", "-k", "-X", method, "-H", "X-Vault-Token: \(token ?? rootToken)", "\(address)/v1/\(path)"]
         if let body { arguments += ["-H", "Content-Type: application/json", "-d", body] }
         return try Self.curl(arguments)
     }
