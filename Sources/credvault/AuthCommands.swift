@@ -175,9 +175,14 @@ struct ResolveCommand: AsyncParsableCommand {
     @Flag(help: "Print only the credential, for scripts.") var raw = false
 
     func run() async throws {
+        try await Self.perform(options: options, request: credentials.request, raw: raw)
+    }
+
+    /// The verb's work, shared with the leaf fast path in main.swift.
+    static func perform(options: GlobalOptions, request: CredentialRequest, raw: Bool) async throws {
         try await Terminal.run(options) {
             let session = try await options.openAuthSession()
-            let resolved = try await session.resolve(credentials.request)
+            let resolved = try await session.resolve(request)
             if !options.quiet { resolved.warnings.forEach { Terminal.warn($0) } }
             if raw {
                 guard let value = resolved.value else {

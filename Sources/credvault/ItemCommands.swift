@@ -44,6 +44,12 @@ struct GetCommand: AsyncParsableCommand {
     @OptionGroup var key: KeyArguments
 
     func run() async throws {
+        try await Self.perform(options: options, service: key.service, account: key.account)
+    }
+
+    /// The verb's work, shared with the leaf fast path in main.swift.
+    static func perform(options: GlobalOptions, service: String, account: String) async throws {
+        let key = (service: service, account: account)
         try await Terminal.run(options) {
             let vault = try await options.openVault()
             if options.json {

@@ -1,9 +1,29 @@
 import ArgumentParser
 import CredentialVault
+import CredentialVaultAuth
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // Global options may come before the verb (`credvault --app skillmeat get S A`); the parser
 // wants them after it, so move them there, then run as AsyncParsableCommand.main does.
 let arguments = GlobalOptions.movingGlobalOptionsAfterVerb(Array(CommandLine.arguments.dropFirst()))
+
+// The hot verbs are parsed by their own command type: parsing from the root walks the whole
+// command tree and its completion-script check, whose protocol-conformance lookups scan every
+// conformance record of the (large, static) binary: over half of a `get`'s instructions.
+// Anything the leaf parser does not accept (help, a typo) goes through the root parser, so
+// messages and behaviour stay those of the full tree.
+if let fast = FastPath.command(for: Array(CommandLine.arguments.dropFirst())) {
+    do {
+        try await fast()
+        exit(0)
+    } catch let error as ExitCode {
+        exit(error.rawValue)
+    } catch {
+        Credvault.exit(withError: error)
+    }
+}
 do {
     var command = try Credvault.parseAsRoot(arguments)
     if var asyncCommand = command as? AsyncParsableCommand {
@@ -19,4 +39,53 @@ do {
 /// verb (calling it on `any AsyncParsableCommand` picks the synchronous requirement).
 func runAsync<Command: AsyncParsableCommand>(_ command: inout Command) async throws {
     try await command.run()
+}
+
+/// The two verbs scripts run most, `get SERVICE ACCOUNT` and `auth resolve [--raw]
+/// [--workspace NAME]`, with only the global options `--backend`, `--app`, `-q` and `-v`,
+/// recognised by hand: ArgumentParser's reflection asks the Swift runtime for protocol
+/// conformances, and each first lookup scans every conformance record of this large static
+/// binary (over half of a `get`'s instructions, measured with callgrind). Any other shape,
+/// including every error, goes through ArgumentParser.
+enum FastPath {
+    static func command(for original: [String]) -> (() async throws -> Void)? {
+        var backend: String?, app = "credvault", quiet = false, verbose = false, raw = false, workspace: String?
+        var words: [String] = []
+        var index = 0
+        func value(_ name: String) -> String? {
+            let argument = original[index]
+            if argument.hasPrefix(name + "=") { return String(argument.dropFirst(name.count + 1)) }
+            guard argument == name, index + 1 < original.count else { return nil }
+            index += 1
+            return original[index]
+        }
+        while index < original.count {
+            let argument = original[index]
+            if argument == "--backend" || argument.hasPrefix("--backend=") { guard let v = value("--backend") else { return nil }; backend = v }
+            else if argument == "--app" || argument.hasPrefix("--app=") { guard let v = value("--app") else { return nil }; app = v }
+            else if argument == "--workspace" || argument.hasPrefix("--workspace=") { guard let v = value("--workspace") else { return nil }; workspace = v }
+            else if argument == "-q" || argument == "--quiet" { quiet = true }
+            else if argument == "-v" || argument == "--verbose" { verbose = true }
+            else if argument == "--raw" { raw = true }
+            else if argument.hasPrefix("-") || argument.isEmpty { return nil }
+            else { words.append(argument) }
+            index += 1
+        }
+        var options = GlobalOptions()
+        options.backend = backend
+        options.app = app
+        options.json = false
+        options.quietFlag = quiet
+        options.verboseFlag = verbose
+        options.code = nil
+        if words.count == 3, words[0] == "get", !raw, workspace == nil {
+            let (service, account) = (words[1], words[2])
+            return { try await GetCommand.perform(options: options, service: service, account: account) }
+        }
+        if words == ["auth", "resolve"] {
+            let request = CredentialRequest(workspace: workspace)
+            return { try await ResolveCommand.perform(options: options, request: request, raw: raw) }
+        }
+        return nil
+    }
 }

@@ -76,7 +76,7 @@ struct CLITests {
         #expect(items.allSatisfy { $0["secret"] == nil && $0["secret_base64"] == nil }, "list never shows secrets")
         #expect(Set(items[0].objectValue!.keys).isSuperset(of: ["service", "account", "label", "backend"]))
         let backends = try JSONParser.parse(try cli.run("backends", "--json").stdout)
-        #expect(backends["backends"]?.arrayValue?.count == 4)
+        #expect(backends["backends"]?.arrayValue?.count == 5)
         #expect(backends["selection"]?["backend"] != nil)
         let doctor = try JSONParser.parse(try cli.run("doctor", "--json").stdout)
         #expect(doctor["checks"]?.arrayValue?.contains { $0["name"] == .string("file.mode") } == true)

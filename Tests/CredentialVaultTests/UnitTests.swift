@@ -140,9 +140,9 @@ struct UnitTests {
         }
     }
 
-    @Test("the standard registry has the three shipped backends in priority order")
+    @Test("the standard registry has the shipped backends in priority order")
     func standardRegistry() {
-        #expect(BackendRegistry.standard.names == ["secret-service", "encrypted-file", "file", "memory"])
+        #expect(BackendRegistry.standard.names == ["secret-service", "encrypted-file", "file", "memory", "openbao"])
     }
 }
 
