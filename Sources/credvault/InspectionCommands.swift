@@ -79,10 +79,18 @@ struct BackendsCommand: AsyncParsableCommand {
     func run() async throws {
         try await Terminal.run(options) {
             let survey = try await Survey.take(options)
+            // A configured OpenBao server (BAO_ADDR or VAULT_ADDR set): address, health, token TTL and policies.
+            let context = survey.selector.context
+            var server: [Diagnostic] = []
+            if context.environment["BAO_ADDR"] != nil || context.environment["VAULT_ADDR"] != nil {
+                server = await OpenBaoBackend(context: context).diagnostics()
+            }
             if options.json {
-                Terminal.write(JSONValue.object(["backends": survey.candidatesJSON(), "selection": survey.selectionJSON()]).serialized() + "\n")
+                var document: [String: JSONValue] = ["backends": survey.candidatesJSON(), "selection": survey.selectionJSON()]
+                if !server.isEmpty { document["openbao"] = .object(Dictionary(uniqueKeysWithValues: server.map { ($0.name, .string($0.value)) })) }
+                Terminal.write(JSONValue.object(document).serialized() + "\n")
             } else {
-                Terminal.write(survey.candidatesTable())
+                Terminal.write(survey.candidatesTable() + server.map { "\($0.name): \($0.value)\n" }.joined())
             }
             if case .failure(let error) = survey.selection { throw ExitCode(error.code.exitStatus) }
         }

@@ -28,6 +28,11 @@ struct OpenBaoTests {
         #expect(try first.run("get", service, "deploy").status == 1)
         let raw = try server.api("GET", "secret/data/credvault/credvault/\(service)/binary")
         #expect(raw.contains("\"encoding\":\"base64\""), "non-UTF-8 secrets are stored as base64: \(raw)")
+        let backends = try JSONParser.parse(try first.run("backends", "--json").stdout)
+        #expect(backends["openbao"]?["openbao.address"] == .string(server.address))
+        #expect(backends["openbao"]?["openbao.health"]?.stringValue?.hasPrefix("HTTP 200") == true)
+        #expect(backends["openbao"]?["openbao.token.policies"] == .string("root"))
+        #expect(backends["openbao"]?["openbao.token.ttl"] == .string("no expiry"))
     }
 
     @Test("8 concurrent writers of one item: each write lands or reports the conflict; none is lost silently")
