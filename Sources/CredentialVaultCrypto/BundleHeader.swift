@@ -63,25 +63,11 @@ public struct BundleHeader: Sendable, Equatable {
         }
         guard file.count >= Self.magic.count, Array(file[0..<8]) == Self.magic else { throw refuse("wrong magic bytes (expected \"CVBUNDLE\")") }
         guard file.count >= Self.size else { throw refuse("truncated header (\(file.count) of \(Self.size) bytes)") }
-        func integer(_ offset: Int, _ width: Int) -> UInt64 {
-            file[offset..<(offset + width)].reduce(0) { $0 << 8 | UInt64($1) }
-        }
-        let version = UInt16(integer(8, 2))
-        guard version == Self.version else { throw refuse("format version \(version); this credvault reads version 1 only") }
-        guard file[10] == Self.kdfArgon2id13 else { throw refuse("unknown KDF id \(file[10]); only 1 (Argon2id v1.3) is defined") }
-        guard file[11] == 0 else { throw refuse("reserved byte is \(file[11]), not 0") }
-        opsLimit = integer(12, 4)
-        memLimit = integer(16, 8)
-        created = integer(24, 8)
+        (opsLimit, memLimit) = try Self.kdfPrelude(file, memLimitCap: memLimitCap, refuse: refuse)
+        created = Self.integer(file, 24, 8)
         salt = Array(file[32..<48])
         nonce = Array(file[48..<72])
-        payloadLength = integer(72, 8)
-        guard Self.opsLimitRange.contains(opsLimit) else {
-            throw refuse("KDF opslimit \(opsLimit) is outside \(Self.opsLimitRange.lowerBound)...\(Self.opsLimitRange.upperBound)")
-        }
-        guard memLimit >= Self.memLimitFloor, memLimit <= memLimitCap else {
-            throw refuse("KDF memlimit \(memLimit) bytes is outside \(Self.memLimitFloor)...\(memLimitCap)")
-        }
+        payloadLength = Self.integer(file, 72, 8)
         guard payloadLength >= UInt64(SecretBox.macBytes), payloadLength <= Self.payloadCap else {
             throw refuse("payload length \(payloadLength) is outside \(SecretBox.macBytes)...\(Self.payloadCap)")
         }
@@ -90,6 +76,31 @@ public struct BundleHeader: Sendable, Equatable {
             throw refuse(actual < payloadLength ? "truncated: the header announces \(payloadLength) payload bytes, the file has \(actual)"
                                                 : "\(actual - payloadLength) trailing bytes after the payload")
         }
+    }
+}
+
+extension BundleHeader {
+    /// A big-endian integer of `width` bytes at `offset`.
+    static func integer(_ file: [UInt8], _ offset: Int, _ width: Int) -> UInt64 {
+        file[offset..<(offset + width)].reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// Bytes 8–23, shared by bundles and the password-protected store: version 1, KDF id 1
+    /// (Argon2id v1.3), a zero reserved byte, then opslimit and memlimit, bounded before any
+    /// key derivation. The caller has checked the magic and that 24 bytes are there.
+    static func kdfPrelude(_ file: [UInt8], memLimitCap: UInt64, refuse: (String) -> CredentialVaultError) throws -> (UInt64, UInt64) {
+        let version = UInt16(integer(file, 8, 2))
+        guard version == Self.version else { throw refuse("format version \(version); this credvault reads version 1 only") }
+        guard file[10] == Self.kdfArgon2id13 else { throw refuse("unknown KDF id \(file[10]); only 1 (Argon2id v1.3) is defined") }
+        guard file[11] == 0 else { throw refuse("reserved byte is \(file[11]), not 0") }
+        let opsLimit = integer(file, 12, 4), memLimit = integer(file, 16, 8)
+        guard Self.opsLimitRange.contains(opsLimit) else {
+            throw refuse("KDF opslimit \(opsLimit) is outside \(Self.opsLimitRange.lowerBound)...\(Self.opsLimitRange.upperBound)")
+        }
+        guard memLimit >= Self.memLimitFloor, memLimit <= memLimitCap else {
+            throw refuse("KDF memlimit \(memLimit) bytes is outside \(Self.memLimitFloor)...\(memLimitCap)")
+        }
+        return (opsLimit, memLimit)
     }
 }
 

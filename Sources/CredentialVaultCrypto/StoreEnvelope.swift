@@ -42,17 +42,7 @@ public enum StoreEnvelope {
             guard file.count >= StoreEnvelope.headerSize + SecretBox.nonceBytes + SecretBox.macBytes else {
                 throw refuse("truncated (\(file.count) bytes)")
             }
-            func integer(_ offset: Int, _ width: Int) -> UInt64 { file[offset..<(offset + width)].reduce(0) { $0 << 8 | UInt64($1) } }
-            let version = UInt16(integer(8, 2))
-            guard version == StoreEnvelope.version else { throw refuse("format version \(version); this credvault reads version 1 only") }
-            guard file[10] == BundleHeader.kdfArgon2id13 else { throw refuse("unknown KDF id \(file[10])") }
-            guard file[11] == 0 else { throw refuse("reserved byte is \(file[11]), not 0") }
-            opsLimit = integer(12, 4)
-            memLimit = integer(16, 8)
-            guard BundleHeader.opsLimitRange.contains(opsLimit) else { throw refuse("KDF opslimit \(opsLimit) is outside 1...16") }
-            guard memLimit >= BundleHeader.memLimitFloor, memLimit <= BundleHeader.defaultMemLimitCap else {
-                throw refuse("KDF memlimit \(memLimit) bytes is outside \(BundleHeader.memLimitFloor)...\(BundleHeader.defaultMemLimitCap)")
-            }
+            (opsLimit, memLimit) = try BundleHeader.kdfPrelude(file, memLimitCap: BundleHeader.defaultMemLimitCap, refuse: refuse)
             guard UInt64(file.count) <= BundleHeader.payloadCap else { throw refuse("larger than 256 MiB") }
             salt = Array(file[24..<40])
             wrapNonce = Array(file[40..<64])
