@@ -54,7 +54,7 @@ public struct EncryptedFileBackend: CredentialBackend {
             return lines
         }
         lines.append(Diagnostic("encrypted-file.kdf", "Argon2id v1.3, \(status.opsLimit) passes, \(status.memLimit / 1_048_576) MiB"))
-        let source = status.cachedUntil.map { UnlockSource.kernelKeyring(expires: $0) } ?? UnlockSource.first(in: context)
+        let source = status.unlockSource(in: context)
         lines.append(Diagnostic("encrypted-file.unlock", source?.description ?? "no source: locked for non-interactive use",
                                 nextStep: source == nil ? "run `credvault unlock` on a terminal, or set \(context.app.variable("PASSPHRASE_FILE")) to a 0600 file" : nil))
         lines.append(Diagnostic("encrypted-file.mfa", SecondFactor.isEnrolled(directory: directory) ? "TOTP second step enrolled" : "no second step"))

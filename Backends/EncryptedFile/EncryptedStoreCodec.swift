@@ -25,10 +25,10 @@ final class EncryptedStoreCodec: FileStoreCodec, @unchecked Sendable {
         lock.lock(); defer { lock.unlock() }
         if unlocked == nil || unlocked?.header != header {
             // The unlock cache first: a cached key that opens the body saves Argon2id.
-            if let (dataKey, expires) = UnlockCache.read(header: header), StoreEnvelope.open(file: fileBytes, dataKey: dataKey) != nil {
+            if let (dataKey, expires) = UnlockCache.read(header: header), let document = StoreEnvelope.open(file: fileBytes, dataKey: dataKey) {
                 unlocked = (header, dataKey)
                 source = .kernelKeyring(expires: expires)
-                return StoreEnvelope.open(file: fileBytes, dataKey: dataKey)!.withUnsafeBytes { Array($0) }
+                return document.withUnsafeBytes { Array($0) }
             }
             let (passphrase, source) = try UnlockSource.passphrase(for: path, in: context)
             guard let dataKey = try StoreEnvelope.unwrap(header, passphrase: passphrase) else {

@@ -20,6 +20,12 @@ public enum PasswordProtection {
         public var plaintextLeftover: Bool
         /// Until when the unlock cache holds the key, if it does.
         public var cachedUntil: Date?
+
+        /// What the next command would unlock with: the cache while it holds the key, else
+        /// the first passphrase source of `context`.
+        public func unlockSource(in context: BackendContext) -> UnlockSource? {
+            cachedUntil.map { UnlockSource.kernelKeyring(expires: $0) } ?? UnlockSource.first(in: context)
+        }
     }
 
     static func paths(_ directory: String) -> (plain: String, encrypted: String, lock: String) {

@@ -142,9 +142,4 @@ public enum SecondFactor {
         unlink(path(directory))
         SecureFileSystem.syncDirectory(directory)
     }
-
-    /// How many backup codes are left.
-    public static func remainingBackupCodes(directory: String, dataKey: SecureBuffer) throws -> Int? {
-        try load(directory: directory, dataKey: dataKey)?.backupCodes.count
-    }
 }

@@ -227,7 +227,10 @@ public struct AuthSession: Sendable {
 
     /// The active workspace of the current mode and what chose it (`--workspace`, `<APP>_WORKSPACE`, stored).
     public func currentWorkspace(selected: String? = nil) async throws -> (mode: ServiceMode, name: String?, source: String?) {
-        let record = try await store.load()
+        try await currentWorkspace(selected: selected, record: store.load())
+    }
+
+    func currentWorkspace(selected: String?, record: AuthRecord) async throws -> (mode: ServiceMode, name: String?, source: String?) {
         let mode = try await currentMode(record: record).mode
         if let selected { return (mode, selected, "--workspace") }
         if let (variable, value) = settings.variable("WORKSPACE") { return (mode, value, variable) }

@@ -32,9 +32,9 @@ public struct AuthStatus: Sendable {
         object["workspace"] = workspace.map { .string($0) } ?? .null
         if let workspaceSource { object["workspace_source"] = .string(workspaceSource) }
         if let credential {
-            object["source"] = Self.json(credential.source)
+            object["source"] = credential.source.json
             if let value = credential.value { object["masked"] = .string(APIKey.masked(value)) }
-            object["shadowed"] = .array(credential.shadowed.map(Self.json))
+            object["shadowed"] = .array(credential.shadowed.map(\.json))
             if !credential.warnings.isEmpty { object["warnings"] = .array(credential.warnings.map { .string($0) }) }
         }
         if let problem {
@@ -48,18 +48,14 @@ public struct AuthStatus: Sendable {
         if let refreshDueAt { object["refresh_due_at"] = .string(Timestamp.format(refreshDueAt)) }
         return .object(object)
     }
-
-    static func json(_ source: CredentialSource) -> JSONValue {
-        .object(["kind": .string(source.kind), "location": .string(source.location), "description": .string(source.description)])
-    }
 }
 
 extension AuthSession {
-    /// The status for `request`, without refreshing and without network calls.
+    /// The status for `request`, without refreshing and without network calls; the record is read once.
     public func status(_ request: CredentialRequest = CredentialRequest()) async throws -> AuthStatus {
         let record = try await store.load()
         let current = try await currentMode(override: request.mode, record: record)
-        let workspace = try await currentWorkspace(selected: request.workspace)
+        let workspace = try await currentWorkspace(selected: request.workspace, record: record)
         var noRefresh = request
         noRefresh.refresh = false
         var status = AuthStatus(app: settings.app.name, authMode: settings.authMode, mode: current.mode, modeSource: current.source,
@@ -67,7 +63,7 @@ extension AuthSession {
                                 backend: vault.selection.backend, storage: store.location,
                                 credential: nil, problem: nil, identity: nil, expiresAt: nil, refreshDueAt: nil, needsLogin: false)
         do {
-            status.credential = try await resolve(noRefresh)
+            status.credential = try await resolve(noRefresh, record: record)
         } catch let error as CredentialVaultError {
             status.problem = error
         }

@@ -11,7 +11,11 @@ extension AuthSession {
     /// - Throws: `.authenticationRequired` (exit 80) with the commands that would fix it;
     ///   `.dataError` for a malformed API key, naming its source.
     public func resolve(_ request: CredentialRequest = CredentialRequest()) async throws -> ResolvedCredential {
-        let record = try await store.load()
+        try await resolve(request, record: store.load())
+    }
+
+    /// ``resolve(_:)`` on a record already read.
+    func resolve(_ request: CredentialRequest, record: AuthRecord) async throws -> ResolvedCredential {
         let mode = try await currentMode(override: request.mode, record: record).mode
         let state = record[mode]
         let location = store.location

@@ -21,6 +21,11 @@ public enum CredentialSource: Sendable, Equatable, CustomStringConvertible {
     /// Zero-auth mode: no credential is needed.
     case zeroAuth(variable: String)
 
+    /// The source as `--json` shows it: kind, location and description.
+    public var json: JSONValue {
+        .object(["kind": .string(kind), "location": .string(location), "description": .string(description)])
+    }
+
     /// A short stable name for scripts and `--json`.
     public var kind: String {
         switch self {

@@ -32,7 +32,7 @@ public struct DeviceAuthorizationClient: Sendable {
     public let client: OAuthClientSettings
     public let endpoints: OAuthEndpoints
     public let http: HTTPTransport
-    /// Sleeps between polls; tests may shorten nothing here: intervals come from the server.
+    /// Sleeps between polls (the intervals themselves always come from the server).
     public var sleep: @Sendable (Duration) async throws -> Void = { try await Task.sleep(for: $0) }
     public var now: @Sendable () -> Date = { Date() }
 

@@ -194,9 +194,9 @@ struct ResolveCommand: AsyncParsableCommand {
                 bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
             } else if options.json {
                 Terminal.write(JSONValue.object([
-                    "source": AuthStatusJSON.source(resolved.source),
+                    "source": resolved.source.json,
                     "masked": resolved.value.map { .string(APIKey.masked($0)) } ?? .null,
-                    "shadowed": .array(resolved.shadowed.map(AuthStatusJSON.source)),
+                    "shadowed": .array(resolved.shadowed.map(\.json)),
                     "mode": .string(resolved.mode.rawValue),
                     "workspace": resolved.workspace.map { .string($0) } ?? .null,
                     "warnings": .array(resolved.warnings.map { .string($0) }),
@@ -209,12 +209,6 @@ struct ResolveCommand: AsyncParsableCommand {
                 Terminal.write(text)
             }
         }
-    }
-}
-
-enum AuthStatusJSON {
-    static func source(_ source: CredentialSource) -> JSONValue {
-        .object(["kind": .string(source.kind), "location": .string(source.location), "description": .string(source.description)])
     }
 }
 

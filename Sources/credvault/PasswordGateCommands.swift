@@ -14,6 +14,18 @@ func currentPassphrase(_ given: PassphraseOptions, context: BackendContext, stor
     return try UnlockSource.passphrase(for: store, in: context).0
 }
 
+/// The app's context and the status of its password-protected store, for the verbs that need
+/// one (with core dumps off, as they hold keys); refuses when no password is set.
+func protectedStore(_ options: GlobalOptions, action: String) throws -> (BackendContext, PasswordProtection.Status) {
+    disableCoreDumps()
+    let context = try options.context()
+    let status = try PasswordProtection.status(directory: context.directory)
+    guard status.enabled else {
+        throw CredentialVaultError(.usage, "no password is set for \(context.directory), so there is nothing to \(action); `credvault password set` adds one")
+    }
+    return (context, status)
+}
+
 /// New passphrase: an explicit file or descriptor, else a non-prompt unlock source, else the
 /// prompt, twice.
 func newPassphrase(file: String?, fd: Int32?, context: BackendContext) throws -> SecureBuffer {
@@ -61,10 +73,7 @@ struct PasswordClearCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Terminal.run(options) {
-            disableCoreDumps()
-            let context = try options.context()
-            let status = try PasswordProtection.status(directory: context.directory)
-            guard status.enabled else { throw CredentialVaultError(.usage, "no password is set for \(context.directory); nothing to clear") }
+            let (context, status) = try protectedStore(options, action: "clear")
             if !yes {
                 guard isatty(STDIN_FILENO) == 1 else {
                     throw CredentialVaultError(.usage, "`password clear` stores every secret in plaintext; confirm on a terminal or pass --yes")
@@ -97,10 +106,7 @@ struct PasswordChangeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Terminal.run(options) {
-            disableCoreDumps()
-            let context = try options.context()
-            let status = try PasswordProtection.status(directory: context.directory)
-            guard status.enabled else { throw CredentialVaultError(.usage, "no password is set; use `credvault password set`") }
+            let (context, status) = try protectedStore(options, action: "change")
             let current = try currentPassphrase(passphrase, context: context, store: status.path)
             var newOptions = PassphraseOptions()
             newOptions.passphraseFile = newPassphraseFile
@@ -126,7 +132,7 @@ struct PasswordStatusCommand: AsyncParsableCommand {
         try await Terminal.run(options) {
             let context = try options.context()
             let status = try PasswordProtection.status(directory: context.directory)
-            let source = status.cachedUntil.map { UnlockSource.kernelKeyring(expires: $0) } ?? UnlockSource.first(in: context)
+            let source = status.unlockSource(in: context)
             if options.json {
                 var document: [String: JSONValue] = ["enabled": .bool(status.enabled), "path": .string(status.path),
                                                      "mfa_enrolled": .bool(SecondFactor.isEnrolled(directory: context.directory)),
@@ -166,10 +172,7 @@ struct PasswordMFACommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Terminal.run(options) {
-            disableCoreDumps()
-            let context = try options.context()
-            let status = try PasswordProtection.status(directory: context.directory)
-            guard status.enabled else { throw CredentialVaultError(.usage, "set a password first (`credvault password set`); the second step guards the password-protected store") }
+            let (context, status) = try protectedStore(options, action: "guard with a second step")
             let enrolled = SecondFactor.isEnrolled(directory: context.directory)
             let key = try PasswordProtection.dataKey(directory: context.directory, passphrase: currentPassphrase(passphrase, context: context, store: status.path))
             if disable {

@@ -37,10 +37,7 @@ struct UnlockCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Terminal.run(options) {
-            disableCoreDumps()
-            let context = try options.context()
-            let status = try PasswordProtection.status(directory: context.directory)
-            guard status.enabled else { throw CredentialVaultError(.usage, "no password is set for \(context.directory); nothing to unlock") }
+            let (context, status) = try protectedStore(options, action: "unlock")
             let key = try currentPassphrase(passphrase, context: context, store: status.path)
             let until = try PasswordProtection.unlock(directory: context.directory, passphrase: key, duration: duration.duration, context: context)
             if options.json {

@@ -78,7 +78,6 @@ struct SecondFactorTests {
 
         // Enrolment prints the URI, then reads the confirming code from stdin.
         let (child, input) = try ChildProcess.spawnWithInput([CLI.executable, "password", "mfa", "--json"], environment: cli.environment)
-        _ = child
         close(input)
         #expect(child.wait(timeout: 30) == 64, "no code on stdin: nothing is enrolled")
         #expect(!FileManager.default.fileExists(atPath: root.path + "/vault/credentials.mfa"))
