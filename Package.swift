@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "CredentialVaultCore", targets: ["CredentialVaultCore"]),
         .library(name: "CredentialVaultAuth", targets: ["CredentialVaultAuth"]),
         .library(name: "CredentialVaultOTP", targets: ["CredentialVaultOTP"]),
+        .library(name: "CredentialVaultHelpers", targets: ["CredentialVaultHelpers"]),
         .executable(name: "credvault", targets: ["credvault"]),
     ],
     dependencies: [
@@ -121,11 +122,19 @@ let package = Package(
             path: "Sources/CredentialVaultAuth",
             swiftSettings: strict
         ),
+        // git's credential helper protocol and docker's credential-helper protocol.
+        .target(
+            name: "CredentialVaultHelpers",
+            dependencies: ["CredentialVault"],
+            path: "Sources/CredentialVaultHelpers",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "credvault",
             dependencies: [
                 "CredentialVault",
                 "CredentialVaultAuth",
+                "CredentialVaultHelpers",
                 "CredentialVaultOTP",
                 "CProcessControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -142,7 +151,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CredentialVaultTests",
-            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP"],
+            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP", "CredentialVaultHelpers"],
             path: "Tests/CredentialVaultTests",
             exclude: ["Vectors"], // read by path, not bundled as resources
             swiftSettings: strict

@@ -182,14 +182,15 @@ enum LibSecret {
         return Array(UnsafeRawBufferPointer(start: bytes, count: Int(length)))
     }
 
-    /// Deletes every item matching `attributes` (secret_service_clear_sync); returns whether any was.
-    static func clear(matching attributes: [String: String], _ cancellation: Cancellation) throws -> Bool {
+    /// Deletes every item matching `attributes` (secret_service_clear_sync) under our schema,
+    /// or under none (`anySchema`: the attributes alone decide); returns whether any was.
+    static func clear(matching attributes: [String: String], anySchema: Bool = false, _ cancellation: Cancellation) throws -> Bool {
         let service = try service(cancellation)
         defer { g_object_unref(service) }
         let table = makeTable(attributes)
         defer { g_hash_table_unref(table) }
         var error: UnsafeMutablePointer<GError>?
-        let removed = secret_service_clear_sync(service, credvault_shim_schema(), table, cancellation.pointer, &error)
+        let removed = secret_service_clear_sync(service, anySchema ? nil : credvault_shim_schema(), table, cancellation.pointer, &error)
         if let error { throw LibSecretFailure(consuming: error) }
         return removed != 0
     }

@@ -173,3 +173,25 @@ public struct SecretServiceBackend: CredentialBackend {
         }
     }
 }
+
+extension SecretServiceBackend: AttributeSearchingBackend {
+    /// Searches with no schema (secret_service_search_sync with a NULL schema), so items of
+    /// any schema match on their attributes alone.
+    public func foreignItems(matching attributes: [String: String]) async throws -> [ForeignItem] {
+        guard !attributes.isEmpty else { throw CredentialVaultError(.usage, "a keyring search needs at least one attribute") }
+        let found = try await call { try LibSecret.items(matching: attributes, all: true, loadSecrets: true, $0) }
+        return found.map { item in
+            ForeignItem(label: item.label, attributes: item.attributes, secret: item.secret.map { SecretBytes($0) },
+                        modified: item.modified > 0 ? Date(timeIntervalSince1970: TimeInterval(item.modified)) : nil)
+        }
+    }
+
+    /// Deletes with no schema (secret_service_clear_sync with a NULL schema).
+    public func removeForeignItems(matching attributes: [String: String]) async throws -> Int {
+        guard !attributes.isEmpty else { throw CredentialVaultError(.usage, "a keyring removal needs at least one attribute") }
+        let count = try await call { try LibSecret.items(matching: attributes, all: true, loadSecrets: false, $0) }.count
+        guard count > 0 else { return 0 }
+        _ = try await call { try LibSecret.clear(matching: attributes, anySchema: true, $0) }
+        return count
+    }
+}

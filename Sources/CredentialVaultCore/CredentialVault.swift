@@ -11,6 +11,8 @@ import Foundation
 /// print(vault.selection.explanation)
 /// ```
 public final class CredentialVault: Sendable {
+    /// This release of CredentialVault (and of `credvault`).
+    public static let version = "0.2.0"
     /// Which backend was chosen, how, and what every probe said.
     public let selection: BackendSelection
     /// The app, directory and environment the vault uses.

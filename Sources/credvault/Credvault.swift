@@ -11,9 +11,10 @@ struct Credvault: AsyncParsableCommand {
         70 internal, 73 cannot write, 75 timed out, 77 permissions or denied, 78 configuration, \
         80 authentication required, 130 interrupted.
         """,
-        version: "0.1.0",
+        version: CredentialVault.version,
         subcommands: [SetCommand.self, GetCommand.self, DeleteCommand.self, ListCommand.self,
                       BackendsCommand.self, DoctorCommand.self, PasswordCommand.self,
-                      AuthCommand.self, WorkspaceCommand.self, ModeCommand.self, UnlockCommand.self, LockCommand.self, MigrateCommand.self]
+                      AuthCommand.self, WorkspaceCommand.self, ModeCommand.self, UnlockCommand.self, LockCommand.self, MigrateCommand.self,
+                      GitCredentialCommand.self, DockerCredentialCommand.self]
     )
 }

@@ -5,16 +5,34 @@ import CredentialVaultAuth
 import Glibc
 #endif
 
+// Run as `docker-credential-credvault ACTION`, the binary speaks only docker's helper protocol
+// (no options: docker passes exactly one word); as `git-credential-credvault [OPTIONS] OP`, it
+// is `credvault git-credential [OPTIONS] OP`. The install step makes both links.
+let invokedAs = CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "") } ?? "credvault"
+var commandLine = Array(CommandLine.arguments.dropFirst())
+if invokedAs.hasPrefix("docker-credential-") {
+    do {
+        try await DockerCredentialCommand.perform(options: try GlobalOptions.parse([]), arguments: commandLine, name: invokedAs)
+        exit(0)
+    } catch let error as ExitCode {
+        exit(error.rawValue)
+    } catch {
+        Credvault.exit(withError: error)
+    }
+} else if invokedAs.hasPrefix("git-credential-") {
+    commandLine.insert("git-credential", at: 0)
+}
+
 // Global options may come before the verb (`credvault --app skillmeat get S A`); the parser
 // wants them after it, so move them there, then run as AsyncParsableCommand.main does.
-let arguments = GlobalOptions.movingGlobalOptionsAfterVerb(Array(CommandLine.arguments.dropFirst()))
+let arguments = GlobalOptions.movingGlobalOptionsAfterVerb(commandLine)
 
 // The hot verbs are parsed by their own command type: parsing from the root walks the whole
 // command tree and its completion-script check, whose protocol-conformance lookups scan every
 // conformance record of the (large, static) binary: over half of a `get`'s instructions.
 // Anything the leaf parser does not accept (help, a typo) goes through the root parser, so
 // messages and behaviour stay those of the full tree.
-if let fast = FastPath.command(for: Array(CommandLine.arguments.dropFirst())) {
+if let fast = FastPath.command(for: commandLine) {
     do {
         try await fast()
         exit(0)

@@ -1,0 +1,96 @@
+import ArgumentParser
+import CredentialVault
+import CredentialVaultHelpers
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `credvault git-credential get|store|erase`: git's credential helper protocol.
+struct GitCredentialCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "git-credential",
+        abstract: "Serve git's credential helper protocol (git config credential.helper '!credvault git-credential').",
+        discussion: """
+        git writes key=value lines on standard input and reads the reply on standard output.
+        Credentials go to the selected backend; the OAuth refresh token is sealed. On the
+        Secret Service, items stored by git-credential-libsecret are read and erased too.
+        """)
+
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: ArgumentHelp("The operation git asks for.", valueName: "get|store|erase"))
+    var operation: String
+
+    func run() async throws {
+        try await Self.perform(options: options, operation: operation)
+    }
+
+    /// Shared with `git-credential-credvault OPERATION` (see main.swift).
+    static func perform(options: GlobalOptions, operation: String) async throws {
+        try await Terminal.run(options) {
+            // git may add operations; a helper ignores the ones it does not know.
+            guard let known = GitCredentialHelper.Operation(rawValue: operation) else { return }
+            var input = readAllStandardInput()
+            defer { input.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+            let request = try GitCredential.parse(input)
+            let helper = GitCredentialHelper(vault: try await options.openVault())
+            if let reply = try await helper.run(known, request) {
+                var bytes = reply.serialized().copyBytes()
+                Terminal.writeBytes(bytes, to: STDOUT_FILENO)
+                bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+            }
+        }
+    }
+}
+
+/// `credvault docker-credential store|get|erase|list|version`: the docker-credential-helpers protocol.
+struct DockerCredentialCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "docker-credential",
+        abstract: "Serve the docker credential-helper protocol (also run as docker-credential-credvault).",
+        discussion: """
+        Set "credsStore": "credvault" in ~/.docker/config.json after the install step has made
+        the docker-credential-credvault link. Output and errors go to standard output, as
+        docker expects; a miss prints "credentials not found in native keychain".
+        """)
+
+    @OptionGroup var options: GlobalOptions
+    @Argument(help: ArgumentHelp("The action docker asks for.", valueName: "store|get|erase|list|version"))
+    var action: [String] = []
+
+    func run() async throws {
+        try await Self.perform(options: options, arguments: action, name: "docker-credential-credvault")
+    }
+
+    /// Shared with `docker-credential-credvault ACTION` (see main.swift).
+    static func perform(options: GlobalOptions, arguments: [String], name: String) async throws {
+        var input: [UInt8] = []
+        if arguments.count == 1, ["store", "get", "erase"].contains(arguments[0]) { input = readAllStandardInput() }
+        defer { input.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        let helper = DockerCredentialHelper(name: name) {
+            var vaultOptions = try options.vaultOptions()
+            // docker prints the helper's stdout on failure; the fallback notice goes to stderr as usual.
+            vaultOptions.passphrasePrompt = nil
+            return try await CredentialVault.open(app: options.appProfile, registry: .standard, options: vaultOptions)
+        }
+        let reply = await helper.run(arguments: arguments, input: input)
+        var bytes = reply.output.copyBytes()
+        Terminal.writeBytes(bytes, to: STDOUT_FILENO)
+        bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        if reply.status != 0 { throw ExitCode(reply.status) }
+    }
+}
+
+/// All of standard input (helper requests are small; capped at 1 MiB).
+func readAllStandardInput(limit: Int = 1 << 20) -> [UInt8] {
+    var data: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while data.count < limit {
+        let count = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+        if count < 0 { if errno == EINTR { continue }; break }
+        if count == 0 { break }
+        data.append(contentsOf: chunk[0..<count])
+    }
+    chunk.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+    return data
+}
