@@ -5,7 +5,8 @@ import Foundation
 
 /// Options every verb accepts, before or after the verb.
 struct GlobalOptions: ParsableArguments {
-    @Option(help: "Use this backend instead of choosing one (see `credvault backends`).")
+    @Option(help: "Use this backend instead of choosing one (see `credvault backends`).",
+            completion: .list(["secret-service", "encrypted-file", "file", "memory", "openbao"]))
     var backend: String?
 
     @Option(help: "The app whose credentials to use; sets the directory and the <APP>_ variable prefix.")

@@ -18,7 +18,8 @@ struct GitCredentialCommand: AsyncParsableCommand {
         """)
 
     @OptionGroup var options: GlobalOptions
-    @Argument(help: ArgumentHelp("The operation git asks for.", valueName: "get|store|erase"))
+    @Argument(help: ArgumentHelp("The operation git asks for.", valueName: "get|store|erase"),
+              completion: .list(["get", "store", "erase"]))
     var operation: String
 
     func run() async throws {
@@ -55,7 +56,8 @@ struct DockerCredentialCommand: AsyncParsableCommand {
         """)
 
     @OptionGroup var options: GlobalOptions
-    @Argument(help: ArgumentHelp("The action docker asks for.", valueName: "store|get|erase|list|version"))
+    @Argument(help: ArgumentHelp("The action docker asks for.", valueName: "store|get|erase|list|version"),
+              completion: .list(["store", "get", "erase", "list", "version"]))
     var action: [String] = []
 
     func run() async throws {

@@ -1,0 +1,101 @@
+# Build, install and uninstall credvault, its helper links, shell completions and man page.
+#
+#   make install                      # release build, installed under /usr/local
+#   make install PREFIX=$HOME/.local  # or anywhere else
+#   make uninstall PREFIX=...         # removes exactly what install put there
+#   make deb                          # a Debian package in .build-deb/ (dpkg-deb)
+#
+# DESTDIR is honoured for staged installs. BINARY=path installs an already built binary
+# and GENERATE_MANUAL=path uses an already built generate-manual, without running swift
+# (the tests do that, since SwiftPM holds its build lock while tests run).
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+CONFIGURATION ?= release
+SWIFT ?= swift
+SWIFT_BUILD_FLAGS ?= --static-swift-stdlib
+MANUAL_DATE ?= $(shell date -u +%Y-%m-%d)
+
+ROOT := $(DESTDIR)$(PREFIX)
+BINDIR := $(ROOT)/bin
+BASHDIR := $(ROOT)/share/bash-completion/completions
+ZSHDIR := $(ROOT)/share/zsh/site-functions
+FISHDIR := $(ROOT)/share/fish/vendor_completions.d
+MANDIR := $(ROOT)/share/man/man1
+DOCDIR := $(ROOT)/share/doc/credvault
+# Directories install may create, deepest first, so uninstall can remove the empty ones.
+CREATED_DIRS := $(BASHDIR) $(ROOT)/share/bash-completion $(ZSHDIR) $(ROOT)/share/zsh $(FISHDIR) $(ROOT)/share/fish \
+	$(MANDIR) $(ROOT)/share/man $(DOCDIR) $(ROOT)/share/doc $(ROOT)/share $(BINDIR)
+
+ifeq ($(origin BINARY), undefined)
+BINARY = $(shell $(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/credvault
+BUILD_STEP = $(SWIFT) build -c $(CONFIGURATION) --product credvault $(SWIFT_BUILD_FLAGS) 2>&1 | grep -v 'prohibited flag'; test -x "$(BINARY)"
+else
+BUILD_STEP = test -x "$(BINARY)"
+endif
+ifeq ($(origin GENERATE_MANUAL), undefined)
+GENERATE_MANUAL = $(shell $(SWIFT) build --show-bin-path)/generate-manual
+MANUAL_TOOL_STEP = $(SWIFT) build --product generate-manual 2>&1 | grep -v 'prohibited flag' | tail -n 1
+else
+MANUAL_TOOL_STEP = test -x "$(GENERATE_MANUAL)"
+endif
+STAGE ?= .build-install
+
+.PHONY: all build manual completions install uninstall deb
+
+all: build
+
+build:
+	$(BUILD_STEP)
+
+# The man page and completions come from the argument definitions (swift-argument-parser's
+# generate-manual tool and --generate-completion-script).
+manual: build
+	$(MANUAL_TOOL_STEP)
+	mkdir -p $(STAGE)
+	"$(GENERATE_MANUAL)" "$(BINARY)" --date $(MANUAL_DATE) --output-directory $(STAGE)
+
+completions: build
+	mkdir -p $(STAGE)
+	"$(BINARY)" --generate-completion-script bash > $(STAGE)/credvault.bash
+	"$(BINARY)" --generate-completion-script zsh > $(STAGE)/_credvault
+	"$(BINARY)" --generate-completion-script fish > $(STAGE)/credvault.fish
+
+install: build manual completions
+	install -d "$(BINDIR)" "$(BASHDIR)" "$(ZSHDIR)" "$(FISHDIR)" "$(MANDIR)" "$(DOCDIR)"
+	install -m 0755 "$(BINARY)" "$(BINDIR)/credvault"
+	ln -sf credvault "$(BINDIR)/git-credential-credvault"
+	ln -sf credvault "$(BINDIR)/docker-credential-credvault"
+	install -m 0644 $(STAGE)/credvault.bash "$(BASHDIR)/credvault"
+	install -m 0644 $(STAGE)/_credvault "$(ZSHDIR)/_credvault"
+	install -m 0644 $(STAGE)/credvault.fish "$(FISHDIR)/credvault.fish"
+	install -m 0644 $(STAGE)/credvault.1 "$(MANDIR)/credvault.1"
+	install -m 0644 README.md SECURITY.md docs/FORMAT.md "$(DOCDIR)/"
+
+uninstall:
+	rm -f "$(BINDIR)/credvault" "$(BINDIR)/git-credential-credvault" "$(BINDIR)/docker-credential-credvault" \
+		"$(BASHDIR)/credvault" "$(ZSHDIR)/_credvault" "$(FISHDIR)/credvault.fish" "$(MANDIR)/credvault.1" \
+		"$(DOCDIR)/README.md" "$(DOCDIR)/SECURITY.md" "$(DOCDIR)/FORMAT.md"
+	for dir in $(CREATED_DIRS); do if [ -d "$$dir" ]; then rmdir "$$dir" 2>/dev/null || true; fi; done
+
+# A Debian package of the release build under /usr: .build-deb/credvault_<version>_<arch>.deb.
+DEB_VERSION = $(shell "$(BINARY)" --version)
+DEB_ARCH = $(shell dpkg --print-architecture)
+deb: build
+	rm -rf .build-deb/root
+	$(MAKE) install PREFIX=/usr DESTDIR=$(CURDIR)/.build-deb/root BINARY="$(BINARY)" GENERATE_MANUAL="$(GENERATE_MANUAL)"
+	mkdir -p .build-deb/root/DEBIAN
+	printf '%s\n' \
+		'Package: credvault' \
+		'Version: $(DEB_VERSION)' \
+		'Architecture: $(DEB_ARCH)' \
+		'Maintainer: CredentialVault developers <credvault@localhost>' \
+		'Depends: libsecret-1-0, libglib2.0-0, libsodium23, libkeyutils1, libqrencode4' \
+		'Recommends: gnome-keyring' \
+		'Section: utils' \
+		'Priority: optional' \
+		'Description: credential store for Linux: Secret Service keyring, hardened file fallback' \
+		' credvault keeps credentials in the freedesktop Secret Service keyring, falls back' \
+		' to a 0600 file (optionally password-protected) and serves the git and docker' \
+		' credential-helper protocols.' > .build-deb/root/DEBIAN/control
+	dpkg-deb -Zgzip --root-owner-group --build .build-deb/root .build-deb/credvault_$(DEB_VERSION)_$(DEB_ARCH).deb
