@@ -14,12 +14,14 @@ public struct MigrationReport: Sendable {
 extension CredentialVault {
     /// Copies items (or those of `services`) from `source` into this vault under `policy`,
     /// reads every written item back and compares it, and only then, with `deleteSource`,
-    /// deletes the copied items from `source`. With `dryRun` nothing is written.
+    /// deletes the copied items from `source`. With `dryRun` nothing is written. `progress`
+    /// hears of each item in the phases "reading", "writing", "verifying" and "deleting".
     public func migrate(from source: CredentialVault, services: [String] = [], policy: ConflictPolicy,
-                        dryRun: Bool, deleteSource: Bool) async throws -> MigrationReport {
+                        dryRun: Bool, deleteSource: Bool, progress: ProgressHandler? = nil) async throws -> MigrationReport {
         guard source.selection.backend != selection.backend || source.context.directory != context.directory else {
             throw CredentialVaultError(.usage, "--from and --to are the same backend (\(selection.backend)); nothing to migrate")
         }
+        progress?(ProgressEvent(phase: "reading", completed: 0, total: 0))
         let items = try await source.exportItems(services: services)
         let plan = try await importPlan(for: items)
         var report = MigrationReport(plan: plan, written: [], verified: [], deletedFromSource: [], dryRun: dryRun)
@@ -30,7 +32,7 @@ extension CredentialVault {
             }
             return report
         }
-        report.written = try await importItems(items, policy: policy)
+        report.written = try await importItems(items, policy: policy, progress: progress)
         let byKey = Dictionary(uniqueKeysWithValues: items.map { ($0.key, $0) })
         for key in report.written {
             guard let copy = try await backend.item(for: key), let original = byKey[key],
@@ -39,11 +41,13 @@ extension CredentialVault {
                     "\(key) did not read back from \(selection.backend) as written; nothing was deleted from \(source.selection.backend)")
             }
             report.verified.append(key)
+            progress?(ProgressEvent(phase: "verifying", completed: report.verified.count, total: report.written.count))
         }
         if deleteSource {
             // Only items that are now verifiably in the destination; skipped conflicts stay in the source.
             for key in report.verified {
                 if try await source.backend.removeItem(for: key) { report.deletedFromSource.append(key) }
+                progress?(ProgressEvent(phase: "deleting from \(source.selection.backend)", completed: report.deletedFromSource.count, total: report.verified.count))
             }
         }
         return report

@@ -40,9 +40,11 @@ extension CredentialVault {
     ///
     /// With `.fail`, any conflict refuses the import before anything is written. The file
     /// backend writes everything in one atomic step; other backends write item by item, and
-    /// an interruption reports exactly which items were written.
+    /// an interruption reports exactly which items were written. `progress` hears of each
+    /// item written (phase "writing").
     @discardableResult
-    public func importItems(_ items: [CredentialItem], policy: ConflictPolicy) async throws -> [CredentialKey] {
+    public func importItems(_ items: [CredentialItem], policy: ConflictPolicy,
+                            progress: ProgressHandler? = nil) async throws -> [CredentialKey] {
         let plan = try await importPlan(for: items)
         if policy == .fail, !plan.conflicts.isEmpty {
             throw CredentialVaultError(.dataError,
@@ -53,12 +55,17 @@ extension CredentialVault {
         let toWrite = items.filter { policy == .overwrite || !conflicts.contains($0.key) }.sorted { $0.key < $1.key }
         guard !toWrite.isEmpty else { return [] }
         noticeOnce()
-        if try await backend.storeAllAtomically(toWrite) { return toWrite.map(\.key) }
+        progress?(ProgressEvent(phase: "writing", completed: 0, total: toWrite.count))
+        if try await backend.storeAllAtomically(toWrite) {
+            progress?(ProgressEvent(phase: "writing", completed: toWrite.count, total: toWrite.count))
+            return toWrite.map(\.key)
+        }
         var written: [CredentialKey] = []
         for item in toWrite {
             do {
                 try await backend.store(item)
                 written.append(item.key)
+                progress?(ProgressEvent(phase: "writing", completed: written.count, total: toWrite.count))
             } catch let error as CredentialVaultError {
                 throw CredentialVaultError(error.code,
                     "import stopped at \(item.key) after writing \(written.count) of \(toWrite.count) item(s)"

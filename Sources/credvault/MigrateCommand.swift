@@ -21,8 +21,10 @@ struct MigrateCommand: AsyncParsableCommand {
             var destinationOptions = try options.vaultOptions(); destinationOptions.backend = to
             let source = try await CredentialVault.open(app: options.appProfile, registry: .standard, options: sourceOptions)
             let destination = try await CredentialVault.open(app: options.appProfile, registry: .standard, options: destinationOptions)
-            let report = try await destination.migrate(from: source, services: services, policy: onConflict,
-                                                       dryRun: dryRun, deleteSource: deleteSource)
+            let report = try await ProgressLine.around("Migrating from \(from) to \(to)…", options: options) { line in
+                try await destination.migrate(from: source, services: services, policy: onConflict,
+                                              dryRun: dryRun, deleteSource: deleteSource, progress: line?.handler("Migrating"))
+            }
             if options.json {
                 Terminal.write(JSONValue.object([
                     "from": .string(from), "to": .string(to), "dry_run": .bool(dryRun),

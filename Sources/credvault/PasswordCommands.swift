@@ -17,11 +17,13 @@ extension KDFProfile: ExpressibleByArgument {}
 extension ConflictPolicy: ExpressibleByArgument {}
 
 /// Reads a bundle, checks its header before asking for the passphrase, then opens it.
-func openBundle(_ path: String, _ passphrase: PassphraseOptions) throws -> [CredentialItem] {
+func openBundle(_ path: String, _ passphrase: PassphraseOptions, options: GlobalOptions) throws -> [CredentialItem] {
     let bytes = try readBundle(path)
     _ = try BundleHeader(file: bytes)
     let key = try passphrase.read(confirm: false)
-    return try CredentialBundle.open(bytes, passphrase: key).items
+    return try ProgressLine.around("Opening \(path) (Argon2id)…", options: options) {
+        try CredentialBundle.open(bytes, passphrase: key).items
+    }
 }
 
 /// Reads a whole bundle file.
@@ -62,8 +64,12 @@ struct ExportCommand: AsyncParsableCommand {
             }
             let key = try passphrase.read(confirm: true)
             let vault = try await options.openVault()
-            let items = try await vault.exportItems(services: services)
-            let bundle = try CredentialBundle.seal(items, passphrase: key, opsLimit: kdf.opsLimit, memLimit: kdf.memLimit)
+            let items = try await ProgressLine.around("Reading items from \(vault.selection.backend)…", options: options) { _ in
+                try await vault.exportItems(services: services)
+            }
+            let bundle = try ProgressLine.around("Encrypting \(items.count) item(s) (Argon2id, \(kdf.rawValue))…", options: options) {
+                try CredentialBundle.seal(items, passphrase: key, opsLimit: kdf.opsLimit, memLimit: kdf.memLimit)
+            }
             if let out {
                 try BundleFile.write(bundle, to: out, replace: force)
             } else {
@@ -96,7 +102,7 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         try await Terminal.run(options) {
             disableCoreDumps()
-            let items = try openBundle(file, passphrase)
+            let items = try openBundle(file, passphrase, options: options)
             let vault = try await options.openVault()
             let plan = try await vault.importPlan(for: items)
             let conflicts = Set(plan.conflicts)
@@ -105,7 +111,11 @@ struct ImportCommand: AsyncParsableCommand {
                 switch onConflict { case .fail: return "conflict"; case .skip: return "skip"; case .overwrite: return "overwrite" }
             }
             var written: [CredentialKey] = []
-            if !dryRun { written = try await vault.importItems(items, policy: onConflict) }
+            if !dryRun {
+                written = try await ProgressLine.around("Importing \(items.count) item(s)…", options: options) { line in
+                    try await vault.importItems(items, policy: onConflict, progress: line?.handler("Importing"))
+                }
+            }
             if options.json {
                 Terminal.write(JSONValue.object([
                     "dry_run": .bool(dryRun), "backend": .string(vault.selection.backend),
@@ -140,7 +150,7 @@ struct VerifyCommand: AsyncParsableCommand {
     func run() async throws {
         try await Terminal.run(options) {
             disableCoreDumps()
-            let items = try openBundle(file, passphrase)
+            let items = try openBundle(file, passphrase, options: options)
             if options.json {
                 Terminal.write(JSONValue.object(["valid": .bool(true), "items": .number(Double(items.count)), "services": itemCountsJSON(items)]).serialized() + "\n")
             } else {

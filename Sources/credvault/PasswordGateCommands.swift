@@ -52,7 +52,9 @@ struct PasswordSetCommand: AsyncParsableCommand {
             disableCoreDumps()
             let context = try options.context()
             let key = try newPassphrase(file: passphrase.passphraseFile, fd: passphrase.passphraseFd, context: context)
-            try PasswordProtection.enable(directory: context.directory, passphrase: key, kdf: kdf, lockTimeout: context.lockTimeout)
+            try ProgressLine.around("Encrypting the store (Argon2id, \(kdf.rawValue))…", options: options) {
+                try PasswordProtection.enable(directory: context.directory, passphrase: key, kdf: kdf, lockTimeout: context.lockTimeout)
+            }
             let status = try PasswordProtection.status(directory: context.directory)
             if options.json {
                 Terminal.write(JSONValue.object(["enabled": .bool(true), "path": .string(status.path)]).serialized() + "\n")
@@ -84,7 +86,9 @@ struct PasswordClearCommand: AsyncParsableCommand {
                 }
             }
             let key = try currentPassphrase(passphrase, context: context, store: status.path)
-            try PasswordProtection.disable(directory: context.directory, passphrase: key, lockTimeout: context.lockTimeout, context: context)
+            try ProgressLine.around("Deriving the key (Argon2id)…", options: options) {
+                try PasswordProtection.disable(directory: context.directory, passphrase: key, lockTimeout: context.lockTimeout, context: context)
+            }
             if options.json {
                 Terminal.write(JSONValue.object(["enabled": .bool(false), "path": .string(context.directory + "/credentials.json")]).serialized() + "\n")
             } else {
@@ -112,7 +116,9 @@ struct PasswordChangeCommand: AsyncParsableCommand {
             newOptions.passphraseFile = newPassphraseFile
             newOptions.passphraseFd = newPassphraseFd
             let new = try newOptions.read(confirm: true)
-            try PasswordProtection.change(directory: context.directory, current: current, new: new, kdf: kdf, lockTimeout: context.lockTimeout, context: context)
+            try ProgressLine.around("Rewrapping the data key (Argon2id)…", options: options) {
+                try PasswordProtection.change(directory: context.directory, current: current, new: new, kdf: kdf, lockTimeout: context.lockTimeout, context: context)
+            }
             if options.json {
                 Terminal.write(JSONValue.object(["changed": .bool(true), "path": .string(status.path)]).serialized() + "\n")
             } else {

@@ -39,7 +39,9 @@ struct UnlockCommand: AsyncParsableCommand {
         try await Terminal.run(options) {
             let (context, status) = try protectedStore(options, action: "unlock")
             let key = try currentPassphrase(passphrase, context: context, store: status.path)
-            let until = try PasswordProtection.unlock(directory: context.directory, passphrase: key, duration: duration.duration, context: context)
+            let until = try ProgressLine.around("Deriving the key (Argon2id)…", options: options) {
+                try PasswordProtection.unlock(directory: context.directory, passphrase: key, duration: duration.duration, context: context)
+            }
             if options.json {
                 Terminal.write(JSONValue.object(["unlocked": .bool(true), "until": .string(Timestamp.format(until))]).serialized() + "\n")
             } else {

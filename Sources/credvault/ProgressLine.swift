@@ -1,0 +1,78 @@
+import CredentialVault
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A spinner with a status text on stderr while long work runs (the Argon2id KDF, export,
+/// import, migrate). Shown only when stderr is a terminal and neither --json nor --quiet is
+/// given; piped or scripted output never contains it. The line is erased when the work ends.
+final class ProgressLine: @unchecked Sendable {
+    private static let frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
+    private let lock = NSLock()
+    private var text: String
+    private var running = true
+    private let done = DispatchSemaphore(value: 0)
+
+    /// Starts a spinner, or returns nil when progress must not be shown.
+    static func start(_ text: String, options: GlobalOptions) -> ProgressLine? {
+        guard !options.json, !options.quiet, isatty(STDERR_FILENO) == 1,
+              ProcessInfo.processInfo.environment["TERM"] != "dumb" else { return nil }
+        return ProgressLine(text)
+    }
+
+    private init(_ text: String) {
+        self.text = text
+        let thread = Thread { [self] in self.spin() }
+        thread.start()
+    }
+
+    private func spin() {
+        var frame = 0
+        while true {
+            lock.lock()
+            let (line, active) = (text, running)
+            lock.unlock()
+            guard active else { break }
+            Terminal.writeBytes(Array("\r\u{1b}[K\(Self.frames[frame % Self.frames.count]) \(line)".utf8), to: STDERR_FILENO)
+            frame += 1
+            usleep(100_000)
+        }
+        Terminal.writeBytes(Array("\r\u{1b}[K".utf8), to: STDERR_FILENO)
+        done.signal()
+    }
+
+    /// Replaces the status text.
+    func update(_ text: String) {
+        lock.lock(); self.text = text; lock.unlock()
+    }
+
+    /// A handler for library progress events: "<title>: <phase> <n>/<total>".
+    func handler(_ title: String) -> ProgressHandler {
+        { [self] event in
+            update(event.total > 0 ? "\(title): \(event.phase) \(event.completed)/\(event.total)" : "\(title): \(event.phase)")
+        }
+    }
+
+    /// Stops the spinner and erases its line.
+    func finish() {
+        lock.lock()
+        let wasRunning = running
+        running = false
+        lock.unlock()
+        if wasRunning { done.wait() }
+    }
+
+    /// Runs `body` with a spinner showing `text`.
+    static func around<T>(_ text: String, options: GlobalOptions, _ body: (ProgressLine?) async throws -> T) async rethrows -> T {
+        let line = start(text, options: options)
+        defer { line?.finish() }
+        return try await body(line)
+    }
+
+    static func around<T>(_ text: String, options: GlobalOptions, _ body: () throws -> T) rethrows -> T {
+        let line = start(text, options: options)
+        defer { line?.finish() }
+        return try body()
+    }
+}
