@@ -142,6 +142,13 @@ let package = Package(
             path: "Sources/credvault",
             swiftSettings: strict
         ),
+        // The embedding example: an app with its own name, login and credentials (Examples/TeamCLI).
+        .executableTarget(
+            name: "teamcli",
+            dependencies: ["CredentialVault", "CredentialVaultAuth"],
+            path: "Examples/TeamCLI",
+            swiftSettings: strict
+        ),
         // libFuzzer harness for the bundle reader and the JSON parser (see fuzz/run).
         .executableTarget(
             name: "BundleFuzzer",

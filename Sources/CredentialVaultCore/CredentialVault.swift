@@ -26,16 +26,16 @@ public final class CredentialVault: Sendable {
     public static func open(app: AppProfile, registry: BackendRegistry, options: VaultOptions = VaultOptions()) async throws -> CredentialVault {
         let selector = try VaultSelector(app: app, registry: registry, options: options)
         let (selection, backend) = try await selector.select()
-        return CredentialVault(selection: selection, context: selector.context, backend: backend, notice: options.plaintextFallbackNotice)
+        return CredentialVault(selection: selection, context: selector.context, backend: backend, notice: options.plaintextFallbackNotice ?? VaultOptions.logFallback(app: app))
     }
 
     /// Wraps an already chosen backend.
     public init(selection: BackendSelection, context: BackendContext, backend: any CredentialBackend,
-                notice: @escaping @Sendable (BackendSelection) -> Void = VaultOptions.logFallback) {
+                notice: (@Sendable (BackendSelection) -> Void)? = nil) {
         self.selection = selection
         self.context = context
         self.backend = backend
-        self.notice = notice
+        self.notice = notice ?? VaultOptions.logFallback(app: context.app)
     }
 
     /// Stores `secret` under `service` and `account`, replacing any earlier one.

@@ -17,16 +17,17 @@ public struct VaultOptions: Sendable {
     public var probeEveryBackend = false
     /// Called once, before the first write, when the vault fell back to a plaintext file.
     /// The default logs a warning with swift-log; the CLI prints to stderr.
-    public var plaintextFallbackNotice: @Sendable (BackendSelection) -> Void = VaultOptions.logFallback
+    public var plaintextFallbackNotice: (@Sendable (BackendSelection) -> Void)? = nil
 
     public init(backend: String? = nil, environment: [String: String]? = nil) {
         self.backend = backend
         self.environment = environment
     }
 
-    /// The default notice: a swift-log warning on the `credvault` logger.
-    public static let logFallback: @Sendable (BackendSelection) -> Void = { selection in
-        Logger(label: "credvault").warning("\(fallbackWarning(for: selection, app: nil))")
+    /// The default notice: a swift-log warning on the `credvault` logger that names the
+    /// app's own variable (`<APP>_NO_PLAINTEXT_FALLBACK`).
+    public static func logFallback(app: AppProfile) -> @Sendable (BackendSelection) -> Void {
+        { selection in Logger(label: "credvault").warning("\(fallbackWarning(for: selection, app: app))") }
     }
 
     /// The words of the fallback warning.

@@ -167,14 +167,15 @@ final class BackgroundCLI: @unchecked Sendable {
     let outPath: String
     let errPath: String
 
-    init(_ cli: CLI, _ arguments: [String], directory: String, extra: [String: String] = [:], stdin: Int32? = nil) throws {
+    init(_ cli: CLI, _ arguments: [String], directory: String, extra: [String: String] = [:], stdin: Int32? = nil,
+         executable: String = CLI.executable) throws {
         outPath = directory + "/bg-\(UUID().uuidString.prefix(6)).out"
         errPath = outPath.replacingOccurrences(of: ".out", with: ".err")
         let out = open(outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let err = open(errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         let null = open("/dev/null", O_RDONLY)
         defer { close(out); close(err); close(null) }
-        child = try ChildProcess.spawn([CLI.executable] + arguments, environment: cli.environment.merging(extra) { $1 },
+        child = try ChildProcess.spawn([executable] + arguments, environment: cli.environment.merging(extra) { $1 },
                                        stdin: stdin ?? null, stdout: out, stderr: err)
     }
 
@@ -182,11 +183,11 @@ final class BackgroundCLI: @unchecked Sendable {
     var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
 
     /// The user code from the login box (`ABCD-EFGH`).
-    func userCode(timeout: TimeInterval = 20) throws -> String {
+    func userCode(after marker: String = "Enter code:", timeout: TimeInterval = 20) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let text = stderr
-            if let range = text.range(of: "Enter code:") {
+            if let range = text.range(of: marker) {
                 let after = text[range.upperBound...]
                 if let match = after.firstMatch(of: /[A-Z0-9]{4}-[A-Z0-9]{4}/) { return String(match.output) }
             }
