@@ -1,7 +1,7 @@
 import CredentialVault
 import Foundation
 
-/// The login flows of one app on a ``CredentialVault``: device-code login, refresh,
+/// The login flows of one app on a `CredentialVault`: device-code login, refresh,
 /// personal access tokens, workspace API keys, prod/dev modes, the resolver, status and
 /// logout. The `credvault auth`, `workspace` and `mode` verbs are thin layers over this.
 ///

@@ -27,7 +27,11 @@ public struct AuthSettings: Sendable {
 
     /// Reads the settings for `app` from `environment` and `configuration`.
     ///
-    /// - Parameter commandName: the program as people type it, for hints (default: the app name).
+    /// - Parameters:
+    ///   - app: the app whose settings these are.
+    ///   - environment: the process environment (`<APP>_AUTH_*` variables).
+    ///   - configuration: the app's config file.
+    ///   - commandName: the program as people type it, for hints (default: the app name).
     public init(app: AppProfile, environment: [String: String], configuration: VaultConfiguration,
                 commandName: String? = nil) throws {
         self.app = app

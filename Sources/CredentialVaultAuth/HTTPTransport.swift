@@ -74,7 +74,7 @@ public struct HTTPTransport: Sendable {
 
     /// POSTs `fields` as `application/x-www-form-urlencoded`, asking for JSON.
     ///
-    /// - Throws: ``CredentialVaultError`` `.unavailable` when the server cannot be reached or
+    /// - Throws: `CredentialVaultError` `.unavailable` when the server cannot be reached or
     ///   the connection drops, `.timedOut` when the deadline passes. The message names the URL,
     ///   never the fields (they carry codes and tokens).
     public func postForm(_ url: String, fields: [(String, String)], bearer: String? = nil) async throws -> HTTPReply {

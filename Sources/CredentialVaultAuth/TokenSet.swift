@@ -2,7 +2,7 @@ import CredentialVault
 import Foundation
 
 /// An OAuth token set as stored for one app and mode. The refresh token is kept sealed
-/// (see ``CredentialVault/seal(_:for:)``) and opened only when a refresh needs it.
+/// (see `CredentialVault.seal(_:for:)`) and opened only when a refresh needs it.
 public struct TokenSet: Sendable, Equatable, CustomStringConvertible {
     public var accessToken: SecretBytes
     public var tokenType: String

@@ -22,7 +22,7 @@ public final class CredentialVault: Sendable {
     private let notice: @Sendable (BackendSelection) -> Void
     private let noticeGiven = LockedFlag()
 
-    /// Chooses a backend from `registry` (see ``VaultSelector/select()``) and opens the vault.
+    /// Chooses a backend from `registry` (see ``VaultSelector/select(surveyed:)``) and opens the vault.
     public static func open(app: AppProfile, registry: BackendRegistry, options: VaultOptions = VaultOptions()) async throws -> CredentialVault {
         let selector = try VaultSelector(app: app, registry: registry, options: options)
         let (selection, backend) = try await selector.select()

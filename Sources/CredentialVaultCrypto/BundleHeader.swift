@@ -55,8 +55,10 @@ public struct BundleHeader: Sendable, Equatable {
 
     /// Parses and checks the header of a whole file, doing no expensive work.
     ///
-    /// - Parameter memLimitCap: the largest memlimit accepted (default 1 GiB).
-    /// - Throws: ``CredentialVaultError`` (`.dataError`) naming what is wrong.
+    /// - Parameters:
+    ///   - file: the whole bundle file.
+    ///   - memLimitCap: the largest memlimit accepted (default 1 GiB).
+    /// - Throws: `CredentialVaultError` (`.dataError`) naming what is wrong.
     public init(file: [UInt8], memLimitCap: UInt64 = BundleHeader.defaultMemLimitCap) throws {
         func refuse(_ reason: String) -> CredentialVaultError {
             CredentialVaultError(.dataError, "not a readable credvault bundle: \(reason)")

@@ -50,7 +50,7 @@ public enum PasswordHash {
     /// Derives `count` bytes from `passphrase` and `salt` (crypto_pwhash with
     /// crypto_pwhash_ALG_ARGON2ID13).
     ///
-    /// - Throws: ``CredentialVaultError`` (`.internal`) when libsodium refuses, typically for
+    /// - Throws: `CredentialVaultError` (`.internal`) when libsodium refuses, typically for
     ///   lack of memory.
     public static func deriveKey(count: Int, passphrase: SecureBuffer, salt: [UInt8], opsLimit: UInt64, memLimit: UInt64) throws -> SecureBuffer {
         precondition(salt.count == saltBytes)

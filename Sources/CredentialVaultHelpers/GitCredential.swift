@@ -7,7 +7,7 @@ import Foundation
 /// Known keys are `protocol`, `host`, `path`, `username`, `password`, `password_expiry_utc`,
 /// `oauth_refresh_token`, `url` (split into the others, as git does) and `quit`; every other
 /// key (`wwwauth[]`, `capability[]`, `authtype`, keys of later git versions) is ignored.
-/// Secrets are held as ``SecretBytes`` and never appear in `description`.
+/// Secrets are held as `SecretBytes` and never appear in `description`.
 public struct GitCredential: Sendable, Equatable, CustomStringConvertible {
     public var `protocol`: String?
     /// The host, with `:port` when the URL had one (as git sends it).
@@ -57,7 +57,7 @@ public struct GitCredential: Sendable, Equatable, CustomStringConvertible {
 
     /// Reads a description from `input` (the whole of a helper's standard input).
     ///
-    /// - Throws: ``CredentialVaultError`` `.dataError` for a line without `=`, a NUL byte, or
+    /// - Throws: `CredentialVaultError` `.dataError` for a line without `=`, a NUL byte, or
     ///   text that is not UTF-8; the message names the line number, never its content.
     public static func parse(_ input: [UInt8]) throws -> GitCredential {
         var credential = GitCredential()
@@ -136,7 +136,7 @@ public struct GitCredential: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The reply a helper prints: the fields that are set, one `key=value` line each.
-    /// Returned as ``SecretBytes`` because it carries the password.
+    /// Returned as `SecretBytes` because it carries the password.
     public func serialized() -> SecretBytes {
         var out: [UInt8] = []
         func line(_ key: String, _ value: [UInt8]) {

@@ -1,7 +1,7 @@
 import CredentialVault
 import Foundation
 
-/// git's credential helper protocol over a ``CredentialVault``: `get`, `store` and `erase`
+/// git's credential helper protocol over a `CredentialVault`: `get`, `store` and `erase`
 /// (`git help credential`), so `git config credential.helper '!credvault git-credential'`
 /// keeps git's passwords in the keyring, the hardened file or OpenBao, whichever is selected.
 ///
