@@ -151,11 +151,11 @@ let package = Package(
             path: "Examples/TeamCLI",
             swiftSettings: strict
         ),
-        // libFuzzer harness for the bundle reader and the JSON parser (see fuzz/run).
+        // libFuzzer harness for every parser of outside input (see Fuzz/run).
         .executableTarget(
-            name: "BundleFuzzer",
-            dependencies: ["CredentialVault"],
-            path: "Fuzz/BundleFuzzer",
+            name: "ParserFuzzer",
+            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultHelpers", "FileBackend", "OpenBaoBackend"],
+            path: "Fuzz/ParserFuzzer",
             swiftSettings: strict
         ),
         .testTarget(

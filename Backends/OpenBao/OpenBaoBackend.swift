@@ -69,10 +69,16 @@ public struct OpenBaoBackend: CredentialBackend {
             return (nil, version)
         }
         guard reply.status == 200, let data = reply.json?["data"] else { throw try bao().unexpected(reply, "GET", path) }
-        let version = data["metadata"]?["version"]?.numberValue.map(Int.init) ?? 0
+        return try Self.item(fromKVData: data, key: key, path: "\(mount)/data/\(path)")
+    }
+
+    /// The item in the `data` object of a KV v2 read (`{"data": {...}, "metadata": {...}}`)
+    /// and its version; nil for a deleted version. The parser of what the server sends.
+    package static func item(fromKVData data: JSONValue, key: CredentialKey, path: String) throws -> (CredentialItem?, Int) {
+        let version = data["metadata"]?["version"]?.numberValue.flatMap { $0.isFinite && abs($0) < 1e15 ? Int($0) : nil } ?? 0
         guard let fields = data["data"], fields != .null else { return (nil, version) }
         guard let text = fields["secret"]?.stringValue else {
-            throw CredentialVaultError(.dataError, "the OpenBao secret at \(mount)/data/\(path) has no 'secret' field; it was not written by credvault")
+            throw CredentialVaultError(.dataError, "the OpenBao secret at \(path) has no 'secret' field; it was not written by credvault")
         }
         let secret: SecretBytes
         if fields["encoding"]?.stringValue == "base64" {

@@ -58,7 +58,7 @@ public struct AuthRecord: Sendable, Equatable {
     ///
     /// - Throws: `.dataError` (exit 65) for text that does not parse or an unknown version,
     ///   with the fix; the stored item is never replaced by an empty record.
-    static func parse(_ secret: SecretBytes, location: String, app: AppProfile) throws -> AuthRecord {
+    package static func parse(_ secret: SecretBytes, location: String, app: AppProfile) throws -> AuthRecord {
         let fix = "delete it with `credvault --app \(app.name) delete \(service) \(app.name)` and log in again"
         let json: JSONValue
         do {

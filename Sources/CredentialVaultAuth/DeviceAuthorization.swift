@@ -48,10 +48,13 @@ public struct DeviceAuthorizationClient: Sendable {
         self.http = http
     }
 
-    struct Grant {
-        var deviceCode: String
-        var interval: Int
-        var prompt: DeviceAuthorizationPrompt
+    /// The longest interval between polls a server may ask for (5 minutes).
+    static let maximumInterval = 300
+
+    package struct Grant {
+        package var deviceCode: String
+        package var interval: Int
+        package var prompt: DeviceAuthorizationPrompt
     }
 
     /// §3.1–3.2: asks for a device code and a user code.
@@ -68,19 +71,26 @@ public struct DeviceAuthorizationClient: Sendable {
             throw CredentialVaultError(.unavailable,
                 "the device authorization endpoint \(endpoints.deviceAuthorization) answered HTTP \(reply.status)\(reply.fields == nil ? " with a body that is neither JSON nor a form" : ""); try again later")
         }
+        return try Self.grant(from: reply, received: received, timeout: timeout, endpoint: endpoints.deviceAuthorization)
+    }
+
+    /// The grant in a 200 device authorization response (§3.2): the parser of what the server
+    /// sends. Intervals are capped at ``maximumInterval``.
+    package static func grant(from reply: HTTPReply, received: Date, timeout: TimeInterval, endpoint: String) throws -> Grant {
         // `verification_url` is Google's spelling.
         guard let deviceCode = reply.string("device_code"), let userCode = reply.string("user_code"),
               let uri = reply.string("verification_uri") ?? reply.string("verification_url") else {
             throw CredentialVaultError(.dataError,
-                "the device authorization response from \(endpoints.deviceAuthorization) lacks device_code, user_code or verification_uri")
+                "the device authorization response from \(endpoint) lacks device_code, user_code or verification_uri")
         }
         let expiresIn = reply.number("expires_in") ?? 1800
         let interval = reply.number("interval").map { Int($0.rounded(.up)) }.flatMap { $0 > 0 ? $0 : nil } ?? Self.defaultInterval
+        let cappedInterval = min(interval, Self.maximumInterval)
         let deadline = received.addingTimeInterval(min(expiresIn, timeout))
         let prompt = DeviceAuthorizationPrompt(userCode: userCode, verificationURI: uri,
                                                verificationURIComplete: reply.string("verification_uri_complete") ?? reply.string("verification_url_complete"),
                                                deadline: deadline, message: reply.string("message"))
-        return Grant(deviceCode: deviceCode, interval: interval, prompt: prompt)
+        return Grant(deviceCode: deviceCode, interval: cappedInterval, prompt: prompt)
     }
 
     /// §3.4–3.5: polls until the person approves, denies, or the deadline passes.
@@ -129,6 +139,7 @@ public struct DeviceAuthorizationClient: Sendable {
                 case "slow_down":
                     interval += 5
                     if let larger = reply.number("interval").map({ Int($0.rounded(.up)) }), larger > interval { interval = larger }
+                    interval = min(interval, Self.maximumInterval)
                     wait = interval
                     events(.slowDown(interval: interval))
                 case "access_denied":

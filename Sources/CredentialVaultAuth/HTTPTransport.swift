@@ -28,12 +28,18 @@ public struct HTTPReply: Sendable {
     }
 
     /// A number field, or a string field holding a number (some servers send "5").
+    /// A numeric field (a JSON number, or a string holding one); nil unless it is finite and
+    /// within ±10^15, so callers may turn it into an `Int` safely ("nan" or 1e300 from a
+    /// broken server is treated as absent).
     public func number(_ name: String) -> Double? {
+        let value: Double?
         switch fields?[name] {
-        case .number(let value)?: return value
-        case .string(let value)?: return Double(value)
-        default: return nil
+        case .number(let number)?: value = number
+        case .string(let text)?: value = Double(text)
+        default: value = nil
         }
+        guard let value, value.isFinite, abs(value) <= 1e15 else { return nil }
+        return value
     }
 
     static func parseFields(_ body: [UInt8], contentType: String?) -> [String: JSONValue]? {

@@ -2,18 +2,18 @@ import CredentialVault
 import Foundation
 
 /// A token endpoint's successful answer (RFC 6749 §5.1), before it is sealed and stored.
-struct TokenResponse: Sendable {
+package struct TokenResponse: Sendable {
     var accessToken: SecretBytes
     var tokenType: String
     var refreshToken: SecretBytes?
-    var expiresIn: Double?
+    package var expiresIn: Double?
     var idToken: SecretBytes?
     var scope: String?
     /// When the response arrived; `expires_at` counts from here.
     var received: Date
 
     /// The fields of a 200 answer, or nil when it carries no `access_token`.
-    init?(_ reply: HTTPReply, received: Date) {
+    package init?(_ reply: HTTPReply, received: Date) {
         guard reply.status == 200, let access = reply.string("access_token"), !access.isEmpty else { return nil }
         accessToken = SecretBytes(utf8: access)
         tokenType = reply.string("token_type") ?? "Bearer"
@@ -35,11 +35,11 @@ struct TokenResponse: Sendable {
 }
 
 /// An OAuth error answer (RFC 6749 §5.2): the `error` code and its description.
-struct OAuthErrorReply: Sendable {
+package struct OAuthErrorReply: Sendable {
     var code: String
     var errorDescription: String?
 
-    init?(_ reply: HTTPReply) {
+    package init?(_ reply: HTTPReply) {
         guard let code = reply.string("error"), !code.isEmpty else { return nil }
         self.code = code
         self.errorDescription = reply.string("error_description")

@@ -63,7 +63,7 @@ public struct TokenSet: Sendable, Equatable, CustomStringConvertible {
         return .object(object)
     }
 
-    init(json: JSONValue, context: String) throws {
+    package init(json: JSONValue, context: String) throws {
         func bad(_ field: String) -> CredentialVaultError {
             CredentialVaultError(.dataError, "\(context): field '\(field)' is missing or not valid; run `auth logout` and log in again")
         }

@@ -85,7 +85,7 @@ public enum StoreEnvelope {
         return header.wrappedKey.withUnsafeBytes { SecretBox.open($0, nonce: header.wrapNonce, key: kek) }
     }
 
-    static func keyEncryptionKey(_ header: Header, passphrase: SecureBuffer) throws -> SecureBuffer {
+    package static func keyEncryptionKey(_ header: Header, passphrase: SecureBuffer) throws -> SecureBuffer {
         let master = try PasswordHash.deriveKey(count: 32, passphrase: passphrase, salt: header.salt,
                                                 opsLimit: header.opsLimit, memLimit: header.memLimit)
         return header.boundBytes.withUnsafeBytes { KeyedHash.subkey(count: SecretBox.keyBytes, message: $0, key: master) }

@@ -68,7 +68,7 @@ public struct DockerCredentialHelper: Sendable {
 
     /// The server URL on stdin: lines joined without their newlines, then trimmed (Go's
     /// bufio.Scanner then strings.TrimSpace).
-    static func serverURL(_ input: [UInt8]) throws -> String {
+    package static func serverURL(_ input: [UInt8]) throws -> String {
         let joined = input.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
             .map { $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0 }
             .reduce(into: [UInt8]()) { $0 += $1 }
@@ -128,12 +128,12 @@ public struct DockerCredentialHelper: Sendable {
 /// The `Credentials` struct of docker-credential-helpers, decoded as Go's encoding/json
 /// would: field names matched exactly or case-insensitively, unknown fields ignored, `null`
 /// leaves a field empty, any other non-string value is an error.
-struct DockerCredentials {
+package struct DockerCredentials {
     var serverURL = ""
     var username = ""
     var secret = SecretBytes([])
 
-    init(json: [UInt8]) throws {
+    package init(json: [UInt8]) throws {
         guard json.contains(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }) else {
             throw CredentialVaultError(.dataError, "EOF")
         }

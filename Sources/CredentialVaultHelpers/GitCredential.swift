@@ -138,7 +138,10 @@ public struct GitCredential: Sendable, Equatable, CustomStringConvertible {
     /// The reply a helper prints: the fields that are set, one `key=value` line each.
     /// Returned as `SecretBytes` because it carries the password.
     public func serialized() -> SecretBytes {
+        // Sized up front: a growing array would leave freed, unwiped copies of the password.
         var out: [UInt8] = []
+        out.reserveCapacity(256 + (password?.count ?? 0) + (oauthRefreshToken?.count ?? 0)
+                            + (host?.utf8.count ?? 0) + (path?.utf8.count ?? 0) + (username?.utf8.count ?? 0))
         func line(_ key: String, _ value: [UInt8]) {
             out.append(contentsOf: Array(key.utf8)); out.append(UInt8(ascii: "=")); out.append(contentsOf: value); out.append(UInt8(ascii: "\n"))
         }
@@ -146,9 +149,14 @@ public struct GitCredential: Sendable, Equatable, CustomStringConvertible {
         if let host { line("host", Array(host.utf8)) }
         if let path { line("path", Array(path.utf8)) }
         if let username { line("username", Array(username.utf8)) }
-        if let password { line("password", password.copyBytes()) }
+        func secretLine(_ key: String, _ value: SecretBytes) {
+            out.append(contentsOf: Array(key.utf8)); out.append(UInt8(ascii: "="))
+            value.withUnsafeBytes { out.append(contentsOf: $0) }
+            out.append(UInt8(ascii: "\n"))
+        }
+        if let password { secretLine("password", password) }
         if let passwordExpiryUTC { line("password_expiry_utc", Array(String(passwordExpiryUTC).utf8)) }
-        if let oauthRefreshToken { line("oauth_refresh_token", oauthRefreshToken.copyBytes()) }
+        if let oauthRefreshToken { secretLine("oauth_refresh_token", oauthRefreshToken) }
         if quit { line("quit", Array("1".utf8)) }
         let result = SecretBytes(out)
         out.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }

@@ -5,6 +5,10 @@ import CredentialVaultAuth
 import Glibc
 #endif
 
+// No verb may leave a core file with keys or secrets in it, and no other process of this user
+// may ptrace it: RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 for every run (two system calls).
+disableCoreDumps()
+
 // Run as `docker-credential-credvault ACTION`, the binary speaks only docker's helper protocol
 // (no options: docker passes exactly one word); as `git-credential-credvault [OPTIONS] OP`, it
 // is `credvault git-credential [OPTIONS] OP`. The install step makes both links.

@@ -79,3 +79,39 @@ struct AuthUnitTests {
         #expect(error.message.hasPrefix("Auth not configured. Set SKILLMEAT_AUTH_ISSUER_URL and SKILLMEAT_AUTH_CLIENT_ID"))
     }
 }
+
+/// Numbers from a server that would trap an `Int(_:)` conversion (found by reading the
+/// parsers for the fuzz targets): they are treated as absent, and intervals are capped.
+@Suite("hostile numbers in server responses")
+struct HostileNumberTests {
+    func reply(_ json: String) -> HTTPReply {
+        HTTPReply(status: 200, contentType: "application/json", body: Array(json.utf8))
+    }
+
+    @Test("interval 'nan', 1e300 or -5 falls back to 5 s; a huge interval is capped at 300 s")
+    func deviceIntervals() throws {
+        let base = #""device_code":"d","user_code":"U","verification_uri":"https://x/d""#
+        for bad in [#""nan""#, "1e300", #""inf""#, "-5"] {
+            let grant = try DeviceAuthorizationClient.grant(from: reply("{\(base),\"interval\":\(bad),\"expires_in\":\(bad)}"),
+                                                            received: Date(), timeout: 600, endpoint: "e")
+            #expect(grant.interval == 5, "interval \(bad)")
+            #expect(grant.prompt.deadline.timeIntervalSinceNow <= 600 + 1)
+        }
+        let capped = try DeviceAuthorizationClient.grant(from: reply("{\(base),\"interval\":86400}"), received: Date(), timeout: 600, endpoint: "e")
+        #expect(capped.interval == 300)
+    }
+
+    @Test("an OpenBao version of 1e300 does not trap")
+    func openBaoVersion() throws {
+        let data = try JSONParser.parse(Array(#"{"data":{"secret":"s"},"metadata":{"version":1e300}}"#.utf8))
+        let (item, version) = try OpenBaoBackend.item(fromKVData: data, key: CredentialKey(service: "s", account: "a"), path: "p")
+        #expect(item?.secret == SecretBytes(utf8: "s"))
+        #expect(version == 0)
+    }
+
+    @Test("expires_in 'inf' in a token response is treated as absent")
+    func tokenExpiry() {
+        let tokens = TokenResponse(reply(#"{"access_token":"a","expires_in":"inf"}"#), received: Date())
+        #expect(tokens?.expiresIn == nil)
+    }
+}
