@@ -25,6 +25,17 @@ struct LibSecretFailure: Error, CustomStringConvertible {
             kind = .locked
         } else if domain == credvault_shim_secret_error_domain(), code == Int32(SECRET_ERROR_NO_SUCH_OBJECT.rawValue) {
             kind = .noSuchObject
+        } else if let remote = g_dbus_error_get_remote_error(error) {
+            // The daemon's own error name (g_dbus_error_get_remote_error): an item deleted by
+            // another client between a search and the read of its properties.
+            // gnome-keyring answers a read of a deleted item with UnknownMethod "No such secret item".
+            let name = String(cString: remote)
+            kind = name == "org.freedesktop.Secret.Error.NoSuchObject" || name == "org.freedesktop.DBus.Error.UnknownObject"
+                || message.contains("No such secret item") ? .noSuchObject : .other
+            g_free(remote)
+        } else if message.contains("No such secret item") || message.contains("No such object") {
+            // gnome-keyring's NoSuchObject once libsecret has stripped the remote error name.
+            kind = .noSuchObject
         } else if message.contains("not provided by any .service files") {
             kind = .serviceUnknown
         } else {
@@ -145,23 +156,49 @@ enum LibSecret {
         }
     }
 
-    /// The items matching `attributes` (secret_service_search_sync), newest first, with
-    /// their secrets when `loadSecrets` (locked items come back without one).
+    /// The items matching `attributes` (any schema), newest first, with their secrets when
+    /// `loadSecrets` (locked items come back without one). The search returns object paths
+    /// (secret_service_search_for_dbus_paths_sync), then each item is read on its own
+    /// (secret_item_new_for_dbus_path_sync): an item another client deletes in between is
+    /// skipped instead of failing the whole search, as secret_service_search_sync would.
     static func items(matching attributes: [String: String], all: Bool, loadSecrets: Bool,
                       _ cancellation: Cancellation) throws -> [KeyringItem] {
         let service = try service(cancellation)
         defer { g_object_unref(service) }
-        let list = try search(service, attributes, all: all, loadSecrets: loadSecrets, cancellation)
-        defer { credvault_shim_object_list_free(list) }
+        let table = makeTable(attributes)
+        defer { g_hash_table_unref(table) }
+        var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?
+        var locked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?
+        var error: UnsafeMutablePointer<GError>?
+        guard secret_service_search_for_dbus_paths_sync(service, nil, table, cancellation.pointer, &unlocked, &locked, &error) != 0 else {
+            throw failure(error)
+        }
+        defer { g_strfreev(unlocked); g_strfreev(locked) }
+        var paths = strings(unlocked).map { ($0, true) }
+        if all || paths.isEmpty { paths += strings(locked).map { ($0, false) } }
         var result: [KeyringItem] = []
-        var node = list
-        while let current = node {
-            if let pointer = current.pointee.data {
-                result.append(read(pointer.assumingMemoryBound(to: SecretItem.self)))
+        for (path, isUnlocked) in paths {
+            let flags = loadSecrets && isUnlocked ? SECRET_ITEM_LOAD_SECRET : SECRET_ITEM_NONE
+            var itemError: UnsafeMutablePointer<GError>?
+            guard let item = secret_item_new_for_dbus_path_sync(service, path, flags, cancellation.pointer, &itemError) else {
+                let failure = failure(itemError)
+                if failure.kind == .noSuchObject { continue } // deleted since the search
+                throw failure
             }
-            node = current.pointee.next
+            defer { g_object_unref(item) }
+            result.append(read(item))
+            if !all && !result.isEmpty && isUnlocked { break }
         }
         return result.sorted { $0.modified > $1.modified }
+    }
+
+    /// The strings of a NULL-terminated gchar** (not freed here).
+    private static func strings(_ vector: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?) -> [String] {
+        guard let vector else { return [] }
+        var result: [String] = []
+        var index = 0
+        while let string = vector[index] { result.append(String(cString: string)); index += 1 }
+        return result
     }
 
     /// The secret of the first item matching `attributes`, or nil (secret_service_lookup_sync:

@@ -59,7 +59,7 @@ public struct SecretServiceBackend: CredentialBackend {
     public func item(for key: CredentialKey) async throws -> CredentialItem? {
         let attributes = ["service": key.service, "username": key.account]
         // store() keeps one item per key, so the first match is the item.
-        let found = try await call { try LibSecret.items(matching: attributes, all: false, loadSecrets: true, $0) }
+        let found = try await searching { try LibSecret.items(matching: attributes, all: false, loadSecrets: true, $0) }
         guard let first = found.first else { return nil }
         guard let secret = first.secret else {
             throw CredentialVaultError(.unavailable, "the keyring item for \(key) is locked; unlock the keyring (for example with Seahorse) and try again")
@@ -105,7 +105,7 @@ public struct SecretServiceBackend: CredentialBackend {
 
     public func summaries(service: String?) async throws -> [CredentialSummary] {
         let attributes = service.map { ["service": $0] } ?? [:]
-        let found = try await call { try LibSecret.items(matching: attributes, all: true, loadSecrets: false, $0) }
+        let found = try await searching { try LibSecret.items(matching: attributes, all: true, loadSecrets: false, $0) }
         var seen = Set<CredentialKey>()
         var result: [CredentialSummary] = []
         for item in found {
@@ -146,6 +146,20 @@ public struct SecretServiceBackend: CredentialBackend {
         return lines
     }
 
+    /// Runs a search through ``call(timeout:_:)``, again when an item it found was deleted by
+    /// another client before its properties were read (the Secret Service answers
+    /// NoSuchObject for the whole search then; found by the soak test with concurrent deletes).
+    private func searching<T: Sendable>(_ work: @escaping @Sendable (Cancellation) throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await call(work)
+            } catch let error as CredentialVaultError where (error.cause as? LibSecretFailure)?.kind == .noSuchObject && attempt < 5 {
+                attempt += 1
+            }
+        }
+    }
+
     /// Runs `work` on a thread of its own under the deadline, cancelling it when it passes.
     private func call<T: Sendable>(timeout: Duration? = nil, _ work: @escaping @Sendable (Cancellation) throws -> T) async throws -> T {
         let limit = timeout ?? self.timeout
@@ -179,7 +193,7 @@ extension SecretServiceBackend: AttributeSearchingBackend {
     /// any schema match on their attributes alone.
     public func foreignItems(matching attributes: [String: String]) async throws -> [ForeignItem] {
         guard !attributes.isEmpty else { throw CredentialVaultError(.usage, "a keyring search needs at least one attribute") }
-        let found = try await call { try LibSecret.items(matching: attributes, all: true, loadSecrets: true, $0) }
+        let found = try await searching { try LibSecret.items(matching: attributes, all: true, loadSecrets: true, $0) }
         return found.map { item in
             ForeignItem(label: item.label, attributes: item.attributes, secret: item.secret.map { SecretBytes($0) },
                         modified: item.modified > 0 ? Date(timeIntervalSince1970: TimeInterval(item.modified)) : nil)
@@ -189,7 +203,7 @@ extension SecretServiceBackend: AttributeSearchingBackend {
     /// Deletes with no schema (secret_service_clear_sync with a NULL schema).
     public func removeForeignItems(matching attributes: [String: String]) async throws -> Int {
         guard !attributes.isEmpty else { throw CredentialVaultError(.usage, "a keyring removal needs at least one attribute") }
-        let count = try await call { try LibSecret.items(matching: attributes, all: true, loadSecrets: false, $0) }.count
+        let count = try await searching { try LibSecret.items(matching: attributes, all: true, loadSecrets: false, $0) }.count
         guard count > 0 else { return 0 }
         _ = try await call { try LibSecret.clear(matching: attributes, anySchema: true, $0) }
         return count

@@ -7,6 +7,9 @@
 #ifndef CREDVAULT_LIBSECRET_SHIM_H
 #define CREDVAULT_LIBSECRET_SHIM_H
 
+// secret_service_search_for_dbus_paths_sync and secret_item_new_for_dbus_path_sync live in
+// libsecret's "subject to change" API (unchanged since libsecret 0.7).
+#define SECRET_API_SUBJECT_TO_CHANGE 1
 #include <libsecret/secret.h>
 #include <string.h>
 
