@@ -72,7 +72,15 @@ struct TokenRefresher: Sendable {
             if let rotated = response.refreshToken { newSealed = try await store.vault.seal(rotated, for: refreshTokenKey) }
             let tokens = response.tokenSet(sealedRefreshToken: newSealed, endpoints: current.endpoints,
                                            clientID: current.clientID, keepingIDToken: current.idToken)
-            try await store.update { $0[mode].tokens = tokens }
+            do {
+                try await store.update { $0[mode].tokens = tokens }
+            } catch let error as CredentialVaultError where error.code == .cannotWrite {
+                // The server has issued (and may have rotated) tokens we cannot keep: use them
+                // now, and say what the next run will need.
+                let rotated = response.refreshToken != nil
+                return (tokens, ["the refreshed \(mode) tokens could not be saved: \(error.message)."
+                                 + (rotated ? " The server rotated the refresh token, so the stored one may no longer work: free space, then run `\(loginCommand)` if the next command asks for a login." : "")])
+            }
             return (tokens, [])
         }
         let error = OAuthErrorReply(reply)
