@@ -157,14 +157,38 @@ enum LibSecret {
     }
 
     /// The items matching `attributes` (any schema), newest first, with their secrets when
-    /// `loadSecrets` (locked items come back without one). The search returns object paths
-    /// (secret_service_search_for_dbus_paths_sync), then each item is read on its own
-    /// (secret_item_new_for_dbus_path_sync): an item another client deletes in between is
-    /// skipped instead of failing the whole search, as secret_service_search_sync would.
+    /// `loadSecrets` (locked items come back without one).
+    ///
+    /// One secret_service_search_sync loads every item's properties in parallel. When another
+    /// client deletes a found item before its properties are read, that whole search fails
+    /// (NoSuchObject); then the search is redone path by path
+    /// (secret_service_search_for_dbus_paths_sync, secret_item_new_for_dbus_path_sync),
+    /// skipping items that vanished. Found by the soak test.
     static func items(matching attributes: [String: String], all: Bool, loadSecrets: Bool,
                       _ cancellation: Cancellation) throws -> [KeyringItem] {
         let service = try service(cancellation)
         defer { g_object_unref(service) }
+        do {
+            let list = try search(service, attributes, all: all, loadSecrets: loadSecrets, cancellation)
+            defer { credvault_shim_object_list_free(list) }
+            var result: [KeyringItem] = []
+            var node = list
+            while let current = node {
+                if let pointer = current.pointee.data {
+                    result.append(read(pointer.assumingMemoryBound(to: SecretItem.self)))
+                }
+                node = current.pointee.next
+            }
+            return result.sorted { $0.modified > $1.modified }
+        } catch let failure as LibSecretFailure where failure.kind == .noSuchObject {
+            return try itemsOneByOne(service, attributes, all: all, loadSecrets: loadSecrets, cancellation)
+        }
+    }
+
+    /// The slower, tolerant form of ``items(matching:all:loadSecrets:_:)``: paths first, then
+    /// each item on its own; an item deleted in between is skipped.
+    private static func itemsOneByOne(_ service: ServicePointer, _ attributes: [String: String], all: Bool, loadSecrets: Bool,
+                                      _ cancellation: Cancellation) throws -> [KeyringItem] {
         let table = makeTable(attributes)
         defer { g_hash_table_unref(table) }
         var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<gchar>?>?
@@ -187,7 +211,7 @@ enum LibSecret {
             }
             defer { g_object_unref(item) }
             result.append(read(item))
-            if !all && !result.isEmpty && isUnlocked { break }
+            if !all && isUnlocked { break }
         }
         return result.sorted { $0.modified > $1.modified }
     }
