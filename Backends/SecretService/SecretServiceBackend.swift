@@ -74,7 +74,8 @@ public struct SecretServiceBackend: CredentialBackend {
 
     public func secret(for key: CredentialKey) async throws -> SecretBytes? {
         let attributes = ["service": key.service, "username": key.account]
-        return try await call { try LibSecret.lookup(matching: attributes, $0) }.map { SecretBytes($0) }
+        // An item deleted by another client mid-lookup reads as absent, not as a failure.
+        return try await searching { try LibSecret.lookup(matching: attributes, $0) }.map { SecretBytes($0) }
     }
 
     public func store(_ item: CredentialItem) async throws {
