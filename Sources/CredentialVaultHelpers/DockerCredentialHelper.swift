@@ -78,9 +78,11 @@ public struct DockerCredentialHelper: Sendable {
     }
 
     func store(_ input: [UInt8]) async throws {
-        var joined = input.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-            .map { $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0 }
-            .reduce(into: [UInt8]()) { $0 += $1 }
+        // The lines without their line ends, in one array sized up front (no reallocation may
+        // leave a copy of the secret behind).
+        var joined: [UInt8] = []
+        joined.reserveCapacity(input.count)
+        for byte in input where byte != UInt8(ascii: "\n") && byte != UInt8(ascii: "\r") { joined.append(byte) }
         defer { joined.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         let credentials = try DockerCredentials(json: joined)
         guard !credentials.serverURL.isEmpty else { throw CredentialVaultError(.usage, Self.missingServerURLMessage) }

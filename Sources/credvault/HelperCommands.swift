@@ -85,7 +85,10 @@ struct DockerCredentialCommand: AsyncParsableCommand {
 
 /// All of standard input (helper requests are small; capped at 1 MiB).
 func readAllStandardInput(limit: Int = 1 << 20) -> [UInt8] {
+    // Reserved up front so the array holding the password is never reallocated (a reallocation
+    // would leave a freed, unwiped copy); helper requests are far smaller than this.
     var data: [UInt8] = []
+    data.reserveCapacity(64 * 1024)
     var chunk = [UInt8](repeating: 0, count: 4096)
     while data.count < limit {
         let count = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
