@@ -139,20 +139,22 @@ package struct DockerCredentials {
         guard json.contains(where: { !($0 == 0x20 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D) }) else {
             throw CredentialVaultError(.dataError, "EOF")
         }
-        let parsed: Any
+        // The project's strict parser (the one the fuzzer exercises). Unlike Go's, it refuses
+        // duplicate keys, which docker never sends.
+        let parsed: JSONValue
         do {
-            parsed = try JSONSerialization.jsonObject(with: Data(json), options: [.fragmentsAllowed])
+            parsed = try JSONParser.parse(json)
         } catch {
             throw CredentialVaultError(.dataError,
                 "invalid JSON on stdin; expected {\"ServerURL\":\"…\",\"Username\":\"…\",\"Secret\":\"…\"}")
         }
-        guard let object = parsed as? [String: Any] else {
+        guard case .object(let object) = parsed else {
             throw CredentialVaultError(.dataError, "json: cannot unmarshal \(Self.goKind(parsed)) into Go value of type credentials.Credentials")
         }
         for field in ["ServerURL", "Username", "Secret"] {
             let key = object.keys.first(where: { $0 == field }) ?? object.keys.first(where: { $0.lowercased() == field.lowercased() })
-            guard let key, let value = object[key], !(value is NSNull) else { continue }
-            guard let text = value as? String, !(value is NSNumber) else {
+            guard let key, let value = object[key], value != .null else { continue }
+            guard case .string(let text) = value else {
                 throw CredentialVaultError(.dataError,
                     "json: cannot unmarshal \(Self.goKind(value)) into Go struct field Credentials.\(field) of type string")
             }
@@ -164,14 +166,15 @@ package struct DockerCredentials {
         }
     }
 
-    static func goKind(_ value: Any) -> String {
+    /// Go's name for a JSON value's kind, as its unmarshal errors print it.
+    static func goKind(_ value: JSONValue) -> String {
         switch value {
-        case is [Any]: return "array"
-        case is [String: Any]: return "object"
-        case let number as NSNumber:
-            return String(cString: number.objCType) == "c" ? "bool" : "number"
-        case is String: return "string"
-        default: return "value"
+        case .array: return "array"
+        case .object: return "object"
+        case .number: return "number"
+        case .bool: return "bool"
+        case .string: return "string"
+        case .null: return "null"
         }
     }
 }
