@@ -66,23 +66,30 @@ public struct DockerCredentialHelper: Sendable {
         Reply(output: SecretBytes(utf8: message + "\n"), status: 1)
     }
 
-    /// The server URL on stdin: lines joined without their newlines, then trimmed (Go's
-    /// bufio.Scanner then strings.TrimSpace).
+    /// Standard input as the reference helper reads it: its lines joined without their line
+    /// ends (Go's bufio.Scanner drops "\n" and a "\r" just before it), in one array sized up
+    /// front so that no reallocation leaves a copy of a secret behind. The caller wipes it.
+    static func joinedLines(_ input: [UInt8]) -> [UInt8] {
+        var joined: [UInt8] = []
+        joined.reserveCapacity(input.count)
+        for (index, byte) in input.enumerated() {
+            if byte == UInt8(ascii: "\n") { continue }
+            let endsLine = index + 1 == input.count || input[index + 1] == UInt8(ascii: "\n")
+            if byte == UInt8(ascii: "\r") && endsLine { continue }
+            joined.append(byte)
+        }
+        return joined
+    }
+
+    /// The server URL on stdin: lines joined, then trimmed (strings.TrimSpace).
     package static func serverURL(_ input: [UInt8]) throws -> String {
-        let joined = input.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-            .map { $0.last == UInt8(ascii: "\r") ? $0.dropLast() : $0 }
-            .reduce(into: [UInt8]()) { $0 += $1 }
-        let url = String(decoding: joined, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let url = String(decoding: joinedLines(input), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard !url.isEmpty else { throw CredentialVaultError(.usage, missingServerURLMessage) }
         return url
     }
 
     func store(_ input: [UInt8]) async throws {
-        // The lines without their line ends, in one array sized up front (no reallocation may
-        // leave a copy of the secret behind).
-        var joined: [UInt8] = []
-        joined.reserveCapacity(input.count)
-        for byte in input where byte != UInt8(ascii: "\n") && byte != UInt8(ascii: "\r") { joined.append(byte) }
+        var joined = Self.joinedLines(input)
         defer { joined.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         let credentials = try DockerCredentials(json: joined)
         guard !credentials.serverURL.isEmpty else { throw CredentialVaultError(.usage, Self.missingServerURLMessage) }
