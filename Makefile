@@ -13,7 +13,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 CONFIGURATION ?= release
 SWIFT ?= swift
-SWIFT_BUILD_FLAGS ?= --static-swift-stdlib
+# A static Swift runtime, and no exported symbols (see scripts/release-exports.map).
+SWIFT_BUILD_FLAGS ?= --static-swift-stdlib -Xlinker --version-script=$(CURDIR)/scripts/release-exports.map
 MANUAL_DATE ?= $(shell date -u +%Y-%m-%d)
 
 ROOT := $(DESTDIR)$(PREFIX)
@@ -41,12 +42,16 @@ MANUAL_TOOL_STEP = test -x "$(GENERATE_MANUAL)"
 endif
 STAGE ?= .build-install
 
-.PHONY: all build manual completions install uninstall deb
+.PHONY: all build print-binary manual completions install uninstall deb
 
 all: build
 
 build:
 	$(BUILD_STEP)
+
+# The path of the release binary `build` makes (for bench/run and bench/compare).
+print-binary:
+	@echo "$(BINARY)"
 
 # The man page and completions come from the argument definitions (swift-argument-parser's
 # generate-manual tool and --generate-completion-script).
@@ -90,8 +95,8 @@ deb: build
 		'Version: $(DEB_VERSION)' \
 		'Architecture: $(DEB_ARCH)' \
 		'Maintainer: CredentialVault developers <credvault@localhost>' \
-		'Depends: libsecret-1-0, libglib2.0-0, libsodium23, libkeyutils1, libqrencode4' \
-		'Recommends: gnome-keyring' \
+		'Depends: libsodium23, libkeyutils1, libqrencode4' \
+		'Recommends: libsecret-1-0, gnome-keyring' \
 		'Section: utils' \
 		'Priority: optional' \
 		'Description: credential store for Linux: Secret Service keyring, hardened file fallback' \

@@ -24,13 +24,27 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
-        // libsecret + GLib from the distribution; shim.h holds the static const SecretSchema
-        // and the small helpers Swift cannot express (variadic calls, GHashTable walking).
+        // libsecret + GLib from the distribution: the real headers, for LibSecretABICheck.
         .systemLibrary(
             name: "CLibSecret",
             path: "Sources/CLibSecret",
             pkgConfig: "libsecret-1",
             providers: [.apt(["libsecret-1-dev", "libglib2.0-dev"])]
+        ),
+        // libsecret loaded on first use (dlopen), so runs that never touch the keyring do not
+        // pay for loading GLib; its declarations are checked against CLibSecret's real headers
+        // by LibSecretABICheck.
+        .target(
+            name: "CSecretServiceLoader",
+            path: "Sources/CSecretServiceLoader",
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
+        // Linked into the credvault executable only: a constructor that starts connecting to
+        // the Secret Service while the rest of the program starts, when a run will certainly probe it.
+        .target(
+            name: "CCredvaultStartup",
+            dependencies: ["CSecretServiceLoader"],
+            path: "Sources/CCredvaultStartup"
         ),
         .systemLibrary(
             name: "CSodium",
@@ -102,7 +116,7 @@ let package = Package(
         ),
         .target(
             name: "SecretServiceBackend",
-            dependencies: ["CredentialVaultCore", "CLibSecret"],
+            dependencies: ["CredentialVaultCore", "CSecretServiceLoader"],
             path: "Backends/SecretService",
             swiftSettings: strict
         ),
@@ -139,6 +153,7 @@ let package = Package(
                 "CredentialVaultHelpers",
                 "CredentialVaultOTP",
                 "CProcessControl",
+                "CCredvaultStartup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/credvault",
@@ -158,9 +173,15 @@ let package = Package(
             path: "Fuzz/ParserFuzzer",
             swiftSettings: strict
         ),
+        // Static assertions that CSecretServiceLoader's mirror of libsecret matches the real headers.
+        .target(
+            name: "LibSecretABICheck",
+            dependencies: ["CLibSecret", "CSecretServiceLoader"],
+            path: "Tests/LibSecretABICheck"
+        ),
         .testTarget(
             name: "CredentialVaultTests",
-            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP", "CredentialVaultHelpers"],
+            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP", "CredentialVaultHelpers", "LibSecretABICheck", "CCredvaultStartup"],
             path: "Tests/CredentialVaultTests",
             exclude: ["Vectors"], // read by path, not bundled as resources
             swiftSettings: strict

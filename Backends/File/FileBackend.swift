@@ -80,7 +80,7 @@ public struct FileBackend: CredentialBackend {
         try update { document in
             let now = Date()
             var stored = item
-            stored.created = document.entries[item.key]?.summary.created ?? now
+            stored.created = document.entries[item.key]?.created ?? now
             stored.modified = now
             let unknown = document.entries[item.key]?.unknownFields ?? [:]
             document.entries[item.key] = FileStoreDocument.Entry(item: stored, unknownFields: unknown)
@@ -90,7 +90,7 @@ public struct FileBackend: CredentialBackend {
 
     /// One read of the file.
     public func allItems(service: String?) async throws -> [CredentialItem] {
-        try read().entries.values.filter { service == nil || $0.summary.key.service == service }.map(\.item).sorted { $0.key < $1.key }
+        try read().entries.values.filter { service == nil || $0.key.service == service }.map(\.item).sorted { $0.key < $1.key }
     }
 
     /// All items land in one atomic write.
@@ -99,7 +99,7 @@ public struct FileBackend: CredentialBackend {
             let now = Date()
             for item in items {
                 var stored = item
-                stored.created = item.created ?? document.entries[item.key]?.summary.created ?? now
+                stored.created = item.created ?? document.entries[item.key]?.created ?? now
                 stored.modified = now
                 document.entries[item.key] = FileStoreDocument.Entry(item: stored, unknownFields: document.entries[item.key]?.unknownFields ?? [:])
             }
@@ -119,7 +119,7 @@ public struct FileBackend: CredentialBackend {
 
     public func summaries(service: String?) async throws -> [CredentialSummary] {
         try read().entries.values
-            .filter { service == nil || $0.summary.key.service == service }
+            .filter { service == nil || $0.key.service == service }
             .map(\.summary)
             .sorted { $0.key < $1.key }
     }

@@ -51,6 +51,7 @@ public struct OpenBaoBackend: CredentialBackend {
             // Inside the probe's deadline, so the client's own error (a TLS failure) is what is reported.
             let reply = try await bao().health(deadline: timeout * 0.6)
             if reply.status == 200 || reply.status == 429 || reply.status == 473 { return .available }
+            if reply.status == 503 { return .unavailable(reason: try bao().unavailable(reply).message) }
             return .unavailable(reason: "OpenBao health check answered HTTP \(reply.status)")
         } catch let error as CredentialVaultError {
             return .unavailable(reason: error.message, code: error.code)
@@ -168,8 +169,10 @@ public struct OpenBaoBackend: CredentialBackend {
                      Diagnostic("openbao.path", "\(settings.mount)/data/\(settings.prefix)/…"),
                      Diagnostic("openbao.token", settings.tokenSource ?? "none", nextStep: settings.tokenSource == nil ? "set BAO_TOKEN or ~/.vault-token" : nil)]
         if let client, settings.address != nil {
-            if let health = try? await client.request("GET", "sys/health?standbyok=true", logical: "sys/health") {
-                lines.append(Diagnostic("openbao.health", "HTTP \(health.status)\(health.json?["version"]?.stringValue.map { ", version \($0)" } ?? "")"))
+            if let health = try? await client.health(deadline: .seconds(5)) {
+                let sealed = health.json?["sealed"] == .bool(true) ? ", sealed" : ""
+                lines.append(Diagnostic("openbao.health", "HTTP \(health.status)\(sealed)\(health.json?["version"]?.stringValue.map { ", version \($0)" } ?? "")",
+                                        nextStep: sealed.isEmpty ? nil : "unseal the server"))
             }
             if let me = try? await client.request("GET", "auth/token/lookup-self", logical: "auth/token/lookup-self"), me.status == 200 {
                 let ttl = me.json?["data"]?["ttl"]?.numberValue.map { $0 == 0 ? "no expiry" : "\(Int($0)) s left" } ?? "?"

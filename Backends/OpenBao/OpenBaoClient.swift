@@ -84,12 +84,22 @@ final class OpenBaoClient: @unchecked Sendable {
     }
 
     /// `sys/health`, which needs no token, within `deadline`.
+    /// A sealed server's 503 is returned, not thrown: its body says `sealed`.
     func health(deadline: Duration) async throws -> Reply {
-        try await send("GET", "sys/health?standbyok=true", body: nil, logical: "sys/health", retryLogin: false, deadline: deadline)
+        try await send("GET", "sys/health?standbyok=true", body: nil, logical: "sys/health", retryLogin: false, deadline: deadline,
+                       returnUnavailable: true)
+    }
+
+    /// What a 503 means: "server is sealed" when the server says so, else not ready.
+    func unavailable(_ reply: Reply) -> CredentialVaultError {
+        let sealed = reply.json?["sealed"] == .bool(true) || reply.errors.lowercased().contains("sealed")
+        return CredentialVaultError(.unavailable, sealed
+            ? "OpenBao at \(settings.address ?? "?"): server is sealed; unseal it (`bao operator unseal`, or restore its auto-unseal key) and try again"
+            : "OpenBao at \(settings.address ?? "?") is not ready (HTTP 503)\(reply.errors.isEmpty ? "" : ": \(reply.errors)"); try again when it is")
     }
 
     private func send(_ method: String, _ path: String, body: JSONValue?, logical: String, retryLogin: Bool,
-                      deadline: Duration? = nil) async throws -> Reply {
+                      deadline: Duration? = nil, returnUnavailable: Bool = false) async throws -> Reply {
         let timeout = deadline ?? self.timeout
         guard let address = settings.address else {
             throw CredentialVaultError(.configuration, "BAO_ADDR (or VAULT_ADDR) is not set: give the OpenBao server's address, such as https://bao.example:8200")
@@ -133,8 +143,8 @@ final class OpenBaoClient: @unchecked Sendable {
             case 403:
                 throw CredentialVaultError(.permissionDenied,
                     "permission denied by OpenBao policy for \(logical) (\(method)); check the token (\(settings.tokenSource ?? "none set: BAO_TOKEN")) and its policies\(reply.errors.isEmpty ? "" : ": \(reply.errors)")")
-            case 503:
-                throw CredentialVaultError(.unavailable, "OpenBao at \(address) is sealed (or not ready): unseal it and try again\(reply.errors.isEmpty ? "" : " (\(reply.errors))")")
+            case 503 where !returnUnavailable:
+                throw unavailable(reply)
             default:
                 return reply
             }

@@ -162,10 +162,13 @@ public struct SecretServiceBackend: CredentialBackend {
     }
 
     /// Runs `work` on a thread of its own under the deadline, cancelling it when it passes.
+    /// The deadline limits each D-Bus call: `work` renews it whenever an answer arrives.
     private func call<T: Sendable>(timeout: Duration? = nil, _ work: @escaping @Sendable (Cancellation) throws -> T) async throws -> T {
         let limit = timeout ?? self.timeout
-        let cancellation = Cancellation()
-        let outcome: Result<T, any Error>? = await runBlocking(within: limit, onTimeout: { cancellation.cancel() }) {
+        if let problem = LibSecret.loadProblem { throw CredentialVaultError(.unavailable, problem) }
+        let deadline = RenewableDeadline(limit)
+        let cancellation = Cancellation(deadline: deadline)
+        let outcome: Result<T, any Error>? = await runBlocking(until: deadline, onTimeout: { cancellation.cancel() }) {
             Result { try work(cancellation) }
         }
         let timedOut = CredentialVaultError(.timedOut,

@@ -9,9 +9,13 @@ public struct AppProfile: Sendable, Equatable {
 
     /// - Throws: ``CredentialVaultError`` (``CredentialVaultError/Code/usage``) for an invalid name.
     public init(_ name: String) throws {
-        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-_")
-        guard let first = name.first, first.isLetter, first.isLowercase,
-              name.count <= 64, name.allSatisfy({ allowed.contains($0) }) else {
+        // Checked as bytes: the allowed names are ASCII (and every run checks one).
+        func allowed(_ byte: UInt8) -> Bool {
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+        }
+        guard let first = name.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first),
+              name.utf8.count <= 64, name.utf8.allSatisfy(allowed) else {
             throw CredentialVaultError(.usage,
                 "invalid app name '\(name)': use 1 to 64 lower-case letters, digits, '-' or '_', starting with a letter")
         }
@@ -20,15 +24,12 @@ public struct AppProfile: Sendable, Equatable {
 
     /// The environment-variable prefix: the name in upper case with `-` as `_` (`CREDVAULT`).
     public var environmentPrefix: String {
-        name.uppercased().replacingOccurrences(of: "-", with: "_")
+        // The name is ASCII [a-z0-9_-] (checked by init): upper-case it byte by byte.
+        String(decoding: name.utf8.map { byte in
+            byte == UInt8(ascii: "-") ? UInt8(ascii: "_") : (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) ? byte - 32 : byte
+        }, as: UTF8.self)
     }
 
     /// The variable `<PREFIX>_<suffix>`, for example `variable("BACKEND")` = `CREDVAULT_BACKEND`.
-    public func variable(_ suffix: String) -> String { "\(environmentPrefix)_\(suffix)" }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(of target: Character, with replacement: Character) -> String {
-        String(map { $0 == target ? replacement : $0 })
-    }
+    public func variable(_ suffix: String) -> String { environmentPrefix + "_" + suffix }
 }

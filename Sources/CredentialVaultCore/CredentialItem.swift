@@ -25,7 +25,8 @@ public struct CredentialItem: Sendable, Equatable, CustomStringConvertible {
 
     /// The label used when none is given: "Password for ACCOUNT on SERVICE", as Python keyring writes it.
     public static func defaultLabel(for key: CredentialKey) -> String {
-        "Password for '\(key.account)' on '\(key.service)'"
+        // Concatenation, not interpolation: a store without labels computes this for every item.
+        "Password for '" + key.account + "' on '" + key.service + "'"
     }
 
     /// What can be listed without the secret.

@@ -37,6 +37,35 @@ package func firstResult<T: Sendable>(
     }
 }
 
+/// A deadline that the work it guards pushes back each time an answer arrives, so a series
+/// of calls (a keyring `list` reads one item after another) is limited per call, not in total:
+/// a wedged service still times out one interval after its last answer.
+package final class RenewableDeadline: @unchecked Sendable {
+    private let lock = NSLock()
+    private var expiry: DispatchTime
+    /// How long the guarded work may go without an answer.
+    package let interval: Duration
+
+    package init(_ interval: Duration) {
+        self.interval = interval
+        expiry = .now() + interval.seconds
+    }
+
+    /// Moves the deadline to one interval from now.
+    package func renew() {
+        let next = DispatchTime.now() + interval.seconds
+        lock.lock()
+        expiry = next
+        lock.unlock()
+    }
+
+    fileprivate var current: DispatchTime {
+        lock.lock()
+        defer { lock.unlock() }
+        return expiry
+    }
+}
+
 /// Runs blocking `work` on a thread of its own and returns its result, or `nil` when it has
 /// not finished within `timeout`; then `onTimeout` is called (to cancel the blocked call)
 /// and the thread is left to finish on its own.
@@ -45,14 +74,31 @@ package func runBlocking<T: Sendable>(
     onTimeout: @escaping @Sendable () -> Void = {},
     _ work: @escaping @Sendable () -> T
 ) async -> T? {
+    await runBlocking(until: RenewableDeadline(timeout), onTimeout: onTimeout, work)
+}
+
+/// Runs blocking `work` on a thread of its own and returns its result, or `nil` when
+/// `deadline` passes before it finishes (the work may renew it as it makes progress); then
+/// `onTimeout` is called and the thread is left to finish on its own.
+package func runBlocking<T: Sendable>(
+    until deadline: RenewableDeadline,
+    onTimeout: @escaping @Sendable () -> Void = {},
+    _ work: @escaping @Sendable () -> T
+) async -> T? {
     await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
         let resumer = OnceResumer(continuation)
         let thread = Thread { resumer.resume(work()) }
         thread.stackSize = 1 << 20
         thread.start()
-        DispatchQueue.global().asyncAfter(deadline: .now() + timeout.seconds) {
-            if resumer.resume(nil) { onTimeout() }
+        // Fires at the deadline; when it was renewed meanwhile, waits for the new one.
+        @Sendable func watch(_ at: DispatchTime) {
+            DispatchQueue.global().asyncAfter(deadline: at) {
+                let expiry = deadline.current
+                if expiry > .now() { return watch(expiry) }
+                if resumer.resume(nil) { onTimeout() }
+            }
         }
+        watch(deadline.current)
     }
 }
 

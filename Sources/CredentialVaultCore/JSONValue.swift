@@ -31,7 +31,8 @@ public enum JSONValue: Sendable, Equatable {
         return output
     }
 
-    private func write(to output: inout [UInt8], indent: Int?) {
+    /// Appends the value at nesting level `indent` (nil: compact), as ``serializedBytes(pretty:)`` does.
+    package func write(to output: inout [UInt8], indent: Int?) {
         switch self {
         case .null: output.append(contentsOf: "null".utf8)
         case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)
@@ -52,27 +53,37 @@ public enum JSONValue: Sendable, Equatable {
         case .object(let members):
             if members.isEmpty { output.append(contentsOf: "{}".utf8); return }
             output.append(UInt8(ascii: "{"))
-            for (index, key) in members.keys.sorted().enumerated() {
+            for (index, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
                 JSONValue.newline(&output, indent.map { $0 + 1 })
-                JSONValue.writeString(key, to: &output)
+                JSONValue.writeString(member.key, to: &output)
                 output.append(UInt8(ascii: ":"))
                 if indent != nil { output.append(UInt8(ascii: " ")) }
-                members[key]!.write(to: &output, indent: indent.map { $0 + 1 })
+                member.value.write(to: &output, indent: indent.map { $0 + 1 })
             }
             JSONValue.newline(&output, indent)
             output.append(UInt8(ascii: "}"))
         }
     }
 
-    private static func newline(_ output: inout [UInt8], _ indent: Int?) {
+    /// A newline and `indent` levels of two spaces (nothing when compact).
+    package static func newline(_ output: inout [UInt8], _ indent: Int?) {
         guard let indent else { return }
         output.append(UInt8(ascii: "\n"))
         output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: 2 * indent))
     }
 
-    private static func writeString(_ value: String, to output: inout [UInt8]) {
+    /// Appends `value` as a JSON string literal.
+    package static func writeString(_ value: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
+        // Most strings need no escape: copy them whole.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            if value.utf8.withContiguousStorageIfAvailable({ output.append(contentsOf: $0) }) == nil {
+                output.append(contentsOf: Array(value.utf8))
+            }
+            output.append(UInt8(ascii: "\""))
+            return
+        }
         for byte in value.utf8 {
             switch byte {
             case UInt8(ascii: "\""): output.append(contentsOf: "\\\"".utf8)
@@ -258,10 +269,17 @@ public struct JSONParser {
     private mutating func parseString() throws(SyntaxError) -> String {
         index += 1
         // Fast path: no escapes before the closing quote.
-        var end = index
-        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 { end += 1 }
+        var end = index, high: UInt8 = 0
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
+            high |= bytes[end]
+            end += 1
+        }
         if end < bytes.count, bytes[end] == UInt8(ascii: "\"") {
-            guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[index..<end]), as: UTF8.self) else { throw error("invalid UTF-8 in a string") }
+            let run = UnsafeBufferPointer(rebasing: bytes[index..<end])
+            // ASCII cannot be invalid UTF-8, so the fast decoder is exact there; anything else is validated.
+            guard let text = high < 0x80 ? String(decoding: run, as: UTF8.self) : String(validating: run, as: UTF8.self) else {
+                throw error("invalid UTF-8 in a string")
+            }
             index = end + 1
             return text
         }

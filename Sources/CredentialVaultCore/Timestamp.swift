@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// RFC 3339 UTC timestamps in the one shape CredentialVault writes, `YYYY-MM-DDTHH:MM:SSZ`,
-/// converted by hand (timegm/gmtime_r): Foundation's ISO 8601 parser dominated the time to
+/// converted by hand (gmtime_r to write, arithmetic to read): Foundation's ISO 8601 parser dominated the time to
 /// read a store of 1,000 items.
 public enum Timestamp {
     /// Formats `date` as `2026-01-31T12:00:00Z`.
@@ -29,29 +29,40 @@ public enum Timestamp {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Parses `YYYY-MM-DDTHH:MM:SSZ`; anything else is `nil`.
+    /// Parses `YYYY-MM-DDTHH:MM:SSZ`; anything else is `nil`. Days past the end of a month
+    /// roll over into the next, as timegm(3) does.
     public static func parse(_ text: String) -> Date? {
-        let bytes = Array(text.utf8)
+        // A store of 1,000 items holds 2,000 of these: no allocation, no libc call.
+        text.utf8.withContiguousStorageIfAvailable(parse) ?? parse(Array(text.utf8).withUnsafeBufferPointer { $0 })
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Date? {
         guard bytes.count == 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
               bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[19] == UInt8(ascii: "Z") else { return nil }
-        func number(_ from: Int, _ count: Int) -> Int32? {
-            var value: Int32 = 0
-            for byte in bytes[from..<(from + count)] {
+        func number(_ from: Int, _ count: Int) -> Int? {
+            var value = 0
+            for index in from..<(from + count) {
+                let byte = bytes[index]
                 guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
-                value = value * 10 + Int32(byte - UInt8(ascii: "0"))
+                value = value * 10 + Int(byte - UInt8(ascii: "0"))
             }
             return value
         }
         guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
               let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
               (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
-        var parts = tm()
-        parts.tm_year = year - 1900
-        parts.tm_mon = month - 1
-        parts.tm_mday = day
-        parts.tm_hour = hour
-        parts.tm_min = minute
-        parts.tm_sec = second
-        return Date(timeIntervalSince1970: TimeInterval(timegm(&parts)))
+        let days = daysSinceEpoch(year: year, month: month, day: day)
+        return Date(timeIntervalSince1970: TimeInterval(((days * 24 + hour) * 60 + minute) * 60 + second))
+    }
+
+    /// Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's
+    /// days_from_civil); `day` may exceed the month's length.
+    static func daysSinceEpoch(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yearOfEra = y - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 }

@@ -23,8 +23,10 @@ struct GlobalOptions: ParsableArguments {
 
     /// `<APP>_LOG_LEVEL` (debug, info, warn, error), as cmdop documents it.
     var logLevel: String? {
-        guard let app = try? AppProfile(app) else { return nil }
-        return ProcessInfo.processInfo.environment[app.variable("LOG_LEVEL")]?.lowercased()
+        // getenv, not ProcessInfo.environment: this is read on every run, and ProcessInfo
+        // copies the whole environment into a dictionary each time.
+        guard let app = try? AppProfile(app), let value = getenv(app.variable("LOG_LEVEL")) else { return nil }
+        return String(cString: value).lowercased()
     }
     var quiet: Bool { quietFlag || logLevel == "error" }
     var verbose: Bool { verboseFlag || logLevel == "debug" }

@@ -18,6 +18,12 @@ struct SetCommand: AsyncParsableCommand {
     @Option(help: "A label people read (Seahorse shows it).") var label: String?
 
     func run() async throws {
+        try await Self.perform(options: options, service: key.service, account: key.account, label: label)
+    }
+
+    /// The verb's work, shared with the leaf fast path in main.swift.
+    static func perform(options: GlobalOptions, service: String, account: String, label: String?) async throws {
+        let key = (service: service, account: account)
         try await Terminal.run(options) {
             _ = try CredentialKey(service: key.service, account: key.account)
             let vault = try await options.openVault()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CredentialVault
 import CredentialVaultAuth
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,52 +10,57 @@ import Glibc
 // may ptrace it: RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 for every run (two system calls).
 disableCoreDumps()
 
-// Run as `docker-credential-credvault ACTION`, the binary speaks only docker's helper protocol
-// (no options: docker passes exactly one word); as `git-credential-credvault [OPTIONS] OP`, it
-// is `credvault git-credential [OPTIONS] OP`. The install step makes both links.
-let invokedAs = CommandLine.arguments.first.map { String($0.split(separator: "/").last ?? "") } ?? "credvault"
-var commandLine = Array(CommandLine.arguments.dropFirst())
-if invokedAs.hasPrefix("docker-credential-") {
+// The verbs run on Swift's global executor while the main thread waits here until one of them
+// ends the process with exit(). An `async` top level would instead hand the main thread to
+// dispatch_main(), which ends it with pthread_exit(); that forced unwind searches this large
+// binary's unwind tables on every run (0.6 ms of a 5 ms `get`, measured with perf).
+Task.detached { await runCredvault(CommandLine.arguments) }
+DispatchSemaphore(value: 0).wait()
+
+/// The whole program; it never returns (every path ends in exit()).
+func runCredvault(_ argv: [String]) async -> Never {
+    // Run as `docker-credential-credvault ACTION`, the binary speaks only docker's helper protocol
+    // (no options: docker passes exactly one word); as `git-credential-credvault [OPTIONS] OP`, it
+    // is `credvault git-credential [OPTIONS] OP`. The install step makes both links.
+    let invokedAs = argv.first.map { String($0.split(separator: "/").last ?? "") } ?? "credvault"
+    var commandLine = Array(argv.dropFirst())
+    if invokedAs.hasPrefix("docker-credential-") {
+        await finish { try await DockerCredentialCommand.perform(options: try GlobalOptions.parse([]), arguments: commandLine, name: invokedAs) }
+    } else if invokedAs.hasPrefix("git-credential-") {
+        commandLine.insert("git-credential", at: 0)
+    }
+
+    // Global options may come before the verb (`credvault --app skillmeat get S A`); the parser
+    // wants them after it, so move them there, then run as AsyncParsableCommand.main does.
+    let arguments = GlobalOptions.movingGlobalOptionsAfterVerb(commandLine)
+
+    // The hot verbs are parsed by their own command type: parsing from the root walks the whole
+    // command tree and its completion-script check, whose protocol-conformance lookups scan every
+    // conformance record of the (large, static) binary: over half of a `get`'s instructions.
+    // Anything the leaf parser does not accept (help, a typo) goes through the root parser, so
+    // messages and behaviour stay those of the full tree.
+    if let fast = FastPath.command(for: commandLine) { await finish(fast) }
+    await finish {
+        var command = try Credvault.parseAsRoot(arguments)
+        if var asyncCommand = command as? AsyncParsableCommand {
+            try await runAsync(&asyncCommand)
+        } else {
+            try command.run()
+        }
+    }
+}
+
+/// Runs `work` and ends the process: exit 0, an `ExitCode`'s status, or ArgumentParser's
+/// message and status for any other error (as AsyncParsableCommand.main does).
+func finish(_ work: () async throws -> Void) async -> Never {
     do {
-        try await DockerCredentialCommand.perform(options: try GlobalOptions.parse([]), arguments: commandLine, name: invokedAs)
+        try await work()
         exit(0)
     } catch let error as ExitCode {
         exit(error.rawValue)
     } catch {
         Credvault.exit(withError: error)
     }
-} else if invokedAs.hasPrefix("git-credential-") {
-    commandLine.insert("git-credential", at: 0)
-}
-
-// Global options may come before the verb (`credvault --app skillmeat get S A`); the parser
-// wants them after it, so move them there, then run as AsyncParsableCommand.main does.
-let arguments = GlobalOptions.movingGlobalOptionsAfterVerb(commandLine)
-
-// The hot verbs are parsed by their own command type: parsing from the root walks the whole
-// command tree and its completion-script check, whose protocol-conformance lookups scan every
-// conformance record of the (large, static) binary: over half of a `get`'s instructions.
-// Anything the leaf parser does not accept (help, a typo) goes through the root parser, so
-// messages and behaviour stay those of the full tree.
-if let fast = FastPath.command(for: commandLine) {
-    do {
-        try await fast()
-        exit(0)
-    } catch let error as ExitCode {
-        exit(error.rawValue)
-    } catch {
-        Credvault.exit(withError: error)
-    }
-}
-do {
-    var command = try Credvault.parseAsRoot(arguments)
-    if var asyncCommand = command as? AsyncParsableCommand {
-        try await runAsync(&asyncCommand)
-    } else {
-        try command.run()
-    }
-} catch {
-    Credvault.exit(withError: error)
 }
 
 /// Calls the async `run()` through a generic, so the existential opens to the concrete
@@ -63,14 +69,18 @@ func runAsync<Command: AsyncParsableCommand>(_ command: inout Command) async thr
     try await command.run()
 }
 
-/// The two verbs scripts run most, `get SERVICE ACCOUNT` and `auth resolve [--raw]
-/// [--workspace NAME]`, with only the global options `--backend`, `--app`, `-q` and `-v`,
-/// recognised by hand: ArgumentParser's reflection asks the Swift runtime for protocol
+/// The verbs scripts run most, `get SERVICE ACCOUNT`, `set SERVICE ACCOUNT` (secret on
+/// stdin) and `auth resolve [--raw] [--workspace NAME]`, with only the global options
+/// `--backend`, `--app`, `-q` and `-v`, recognised by hand: ArgumentParser's reflection asks the Swift runtime for protocol
 /// conformances, and each first lookup scans every conformance record of this large static
 /// binary (over half of a `get`'s instructions, measured with callgrind). Any other shape,
 /// including every error, goes through ArgumentParser.
+///
+/// `CREDVAULT_NO_FAST_PATH=1` turns this off, so the tests can check that both paths answer
+/// alike.
 enum FastPath {
     static func command(for original: [String]) -> (() async throws -> Void)? {
+        if let off = getenv("CREDVAULT_NO_FAST_PATH"), off.pointee != 0 { return nil }
         var backend: String?, app = "credvault", quiet = false, verbose = false, raw = false, workspace: String?
         var words: [String] = []
         var index = 0
@@ -103,6 +113,10 @@ enum FastPath {
         if words.count == 3, words[0] == "get", !raw, workspace == nil {
             let (service, account) = (words[1], words[2])
             return { try await GetCommand.perform(options: options, service: service, account: account) }
+        }
+        if words.count == 3, words[0] == "set", !raw, workspace == nil {
+            let (service, account) = (words[1], words[2])
+            return { try await SetCommand.perform(options: options, service: service, account: account, label: nil) }
         }
         if words == ["auth", "resolve"] {
             let request = CredentialRequest(workspace: workspace)

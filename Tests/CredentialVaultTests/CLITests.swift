@@ -154,3 +154,47 @@ struct CLITests {
         #expect(try cli.run("get", "s", "a").stdoutText == "x", "reads do not need the lock")
     }
 }
+
+/// main.swift parses `get S A`, `set S A` and `auth resolve` by hand for speed; every answer
+/// must be the one the full ArgumentParser tree gives (CREDVAULT_NO_FAST_PATH=1 forces it).
+@Suite("fast path")
+struct FastPathTests {
+    @Test("get, set and auth resolve answer byte for byte as through the full parser: output, errors, exit codes, files")
+    func sameAnswers() throws {
+        let cases: [(arguments: [String], input: String)] = [
+            (["set", "svc", "acct"], "first secret"),
+            (["get", "svc", "acct"], ""),
+            (["-q", "get", "svc", "acct"], ""),
+            (["--backend", "file", "get", "svc", "acct"], ""),
+            (["--backend=file", "-v", "get", "svc", "acct"], ""),
+            (["get", "svc", "missing"], ""),
+            (["set", "", "acct"], "x"),
+            (["get", "svc", ""], ""),
+            (["--backend", "nonesuch", "get", "svc", "acct"], ""),
+            (["--app", "Bad!", "get", "svc", "acct"], ""),
+            (["--app", "other", "set", "svc", "acct"], "other app's secret"),
+            (["--app", "other", "get", "svc", "acct"], ""),
+            (["set", "svc", "empty"], ""),
+            (["auth", "resolve"], ""),
+            (["auth", "resolve", "--raw"], ""),
+        ]
+        var answers: [[String]] = []
+        for fast in [true, false] {
+            let root = try TemporaryDirectory(); defer { root.remove() }
+            let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault", "OTHER_HOME": root.path + "/other",
+                                                         "CREDVAULT_BACKEND": "file"]
+                .merging(fast ? [:] : ["CREDVAULT_NO_FAST_PATH": "1"]) { $1 })
+            var answer: [String] = []
+            for (arguments, input) in cases {
+                let result = try cli.run(arguments, input: Array(input.utf8))
+                answer.append("\(arguments): \(result.status) [\(result.stdoutText)] [\(result.stderr.replacingOccurrences(of: root.path, with: "ROOT"))]")
+            }
+            answer.append("files: " + ((try? FileManager.default.subpathsOfDirectory(atPath: root.path)) ?? []).sorted().joined(separator: " "))
+            answers.append(answer)
+        }
+        for (fast, full) in zip(answers[0], answers[1]) {
+            #expect(fast == full)
+        }
+        #expect(answers[0].contains { $0.hasPrefix("[\"get\", \"svc\", \"acct\"]: 0 [first secret]") }, "\(answers[0])")
+    }
+}

@@ -215,3 +215,28 @@ struct RefreshFaultTests {
         #expect(FileManager.default.contents(atPath: vault + "/credentials.json") == before)
     }
 }
+
+extension FaultInjectionTests {
+    @Test("libsecret that cannot be loaded: the keyring is reported unavailable with the reason, and every other backend works")
+    func libsecretMissing() throws {
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        // A libsecret-1.so.0 that is not a library, found first through LD_LIBRARY_PATH: what
+        // a machine without libsecret (or with a broken one) looks like to credvault. Were
+        // libsecret linked, the process would not even start.
+        let libraries = root.path + "/lib"
+        try FileManager.default.createDirectory(atPath: libraries, withIntermediateDirectories: true)
+        FileManager.default.createFile(atPath: libraries + "/libsecret-1.so.0", contents: Data("not a library".utf8))
+        let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault", "LD_LIBRARY_PATH": libraries,
+                                                     "DBUS_SESSION_BUS_ADDRESS": "unix:path=\(root.path)/no-bus"])
+        let backends = try JSONParser.parse(try cli.run("backends", "--json").stdout)
+        let keyring = backends["backends"]?.arrayValue?.first { $0["name"] == .string("secret-service") }
+        #expect(keyring?["verdict"] == .string("unavailable"))
+        let reason = keyring?["reason"]?.stringValue ?? ""
+        #expect(reason.contains("libsecret could not be loaded") && reason.contains("apt install libsecret-1-0"), "\(reason)")
+        #expect(try cli.run(["--quiet", "set", "svc", "acct"], input: Array("works without libsecret".utf8)).status == 0)
+        #expect(try cli.run("get", "svc", "acct").stdoutText == "works without libsecret")
+        let forced = try cli.run("--backend", "secret-service", "get", "svc", "acct")
+        #expect(forced.status == 69, "\(forced.stderr)")
+        #expect(forced.stderr.contains("libsecret could not be loaded"), "\(forced.stderr)")
+    }
+}

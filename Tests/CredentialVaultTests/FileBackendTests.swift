@@ -213,3 +213,26 @@ struct FileBackendTests {
         #expect(try await backend.summaries(service: "base").count == 150)
     }
 }
+
+extension FileBackendTests {
+    @Test("the store is written byte for byte as the generic pretty JSON writer writes it: unknown fields, attributes, dates, escapes, non-ASCII, an empty store")
+    func directWriterMatchesGenericWriter() throws {
+        let text = #"""
+        {"extra_root": {"b": [1, true, null]}, "items": [
+          {"service": "svc\"q", "account": "\u00e4\u0001", "secret": "AAE=", "label": "L\n", "attributes": {"z": "1", "a": "2"},
+           "created": "2026-01-31T12:00:00Z", "modified": "2026-02-01T00:00:00Z", "zz_future": {"k": "v"}, "aa_future": 5},
+          {"service": "a", "account": "b", "secret": ""},
+          {"service": "A", "account": "\u00e9t\u00e9", "secret": "AA==", "label": "\u2028"}
+        ], "version": 1}
+        """#
+        for document in [try FileStoreDocument(bytes: Array(text.utf8), path: "test"), FileStoreDocument()] {
+            let written = document.serialized()
+            let generic = try JSONParser.parse(written).serializedBytes(pretty: true) + [UInt8(ascii: "\n")]
+            #expect(written == generic, "\(String(decoding: written, as: UTF8.self))")
+            #expect(try FileStoreDocument(bytes: written, path: "test").serialized() == written, "reads back to the same bytes")
+        }
+        let written = String(decoding: try FileStoreDocument(bytes: Array(text.utf8), path: "test").serialized(), as: UTF8.self)
+        #expect(written.contains(#""aa_future": 5"#) && written.contains(#""extra_root": {"#), "unknown fields are kept")
+        #expect(written.contains(#""label": "Password for 'b' on 'a'""#), "a missing label is written as the default")
+    }
+}

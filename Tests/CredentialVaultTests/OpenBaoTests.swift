@@ -2,7 +2,9 @@ import CredentialVault
 import Foundation
 import Testing
 
-/// The OpenBao backend against a real OpenBao 2.7.2 server in dev mode.
+/// The OpenBao backend against real OpenBao 2.7.2 servers: a dev-mode one for the shared
+/// behaviour, and a configured one (raft, static auto-unseal, self-init, TLS) for policies,
+/// AppRole, renewal, TLS and the sealed server.
 @Suite("OpenBao backend", .serialized, .enabled(if: OpenBaoServer.present()))
 struct OpenBaoTests {
     func cli(_ server: OpenBaoServer, home: String, extra: [String: String] = [:]) -> CLI {
@@ -79,33 +81,70 @@ struct OpenBaoTests {
         #expect(Set(list["items"]?.arrayValue?.compactMap { $0["service"]?.stringValue } ?? []) == Set(cases.map(\.0)))
     }
 
-    @Test("a policy that denies writes → 77 with the path; a revoked token → 77; no server → 69; sealed → 69")
+}
+
+/// The tests the issue puts on a configured server: raft storage, static auto-unseal,
+/// self-initialisation, TLS, no root token (`ConfiguredOpenBaoServer`).
+extension OpenBaoTests {
+    /// A client of the configured server that logs in with AppRole `role`, its secret id in a 0600 file.
+    func appRoleCLI(_ server: ConfiguredOpenBaoServer, home: String, role: String, secret: String) throws -> CLI {
+        let vault = home + "/vault"
+        try FileManager.default.createDirectory(atPath: vault, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        FileManager.default.createFile(atPath: home + "/secret-id", contents: Data((secret + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        try "openbao_role_id = \(role)\nopenbao_secret_id_file = \(home)/secret-id\n".write(toFile: vault + "/config", atomically: true, encoding: .utf8)
+        return CLI(home: home, environment: server.environment.merging(["CREDVAULT_HOME": vault, "CREDVAULT_BACKEND": "openbao"]) { $1 })
+    }
+
+    @Test("configured server: a policy that denies writes → 77 with the path; a revoked token → 77; no server → 69")
     func refusals() throws {
-        let server = try OpenBaoServer.get()
-        let root = try TemporaryDirectory(); defer { root.remove() }
-        _ = try server.api("PUT", "sys/policies/acl/credvault-read",
-                           body: #"{"policy":"path \"secret/data/*\" { capabilities = [\"read\"] }"}"#)
-        let created = try JSONParser.parse(Array(try server.api("POST", "auth/token/create", body: #"{"policies":["credvault-read"],"ttl":"10m"}"#).utf8))
-        let token = try #require(created["auth"]?["client_token"]?.stringValue)
-        let reader = cli(server, home: root.path, extra: ["BAO_TOKEN": token])
+        let server = try ConfiguredOpenBaoServer.get()
+        let writerHome = try TemporaryDirectory(), readerHome = try TemporaryDirectory()
+        defer { writerHome.remove(); readerHome.remove() }
+        let writer = try appRoleCLI(server, home: writerHome.path, role: "ci-role", secret: "ci-secret-for-tests")
+        let reader = try appRoleCLI(server, home: readerHome.path, role: "reader-role", secret: "reader-secret")
+        #expect(try writer.run("set", "policy-test", "a", input: "written by ci").status == 0)
+        #expect(try reader.run("get", "policy-test", "a").stdoutText == "written by ci", "the reader policy allows reads")
         let denied = try reader.run("set", "policy-test", "a", input: "x")
         #expect(denied.status == 77, "\(denied.stderr)")
-        #expect(denied.stderr.contains("permission denied by OpenBao policy for secret/data/credvault/credvault/policy-test/a"))
-        #expect(!denied.stderr.contains(token), "the token never appears in messages")
-        _ = try server.api("POST", "auth/token/revoke", body: "{\"token\":\"\(token)\"}")
-        #expect(try reader.run("get", "policy-test", "a").status == 77)
+        #expect(denied.stderr.contains("permission denied by OpenBao policy for secret/data/credvault/credvault/policy-test/a"), "\(denied.stderr)")
+        #expect(!denied.stderr.contains("reader-secret"), "the secret id never appears in messages")
+        #expect(try writer.run("get", "policy-test", "a").stdoutText == "written by ci", "the refused write changed nothing")
 
-        let nowhere = cli(server, home: root.path, extra: ["BAO_ADDR": "http://127.0.0.1:9"])
+        let token = try server.login(role: "ci-role", secret: "ci-secret-for-tests")
+        let home = try TemporaryDirectory(); defer { home.remove() }
+        let tokenCLI = CLI(home: home.path, environment: server.environment.merging(
+            ["BAO_TOKEN": token, "CREDVAULT_HOME": home.path + "/vault", "CREDVAULT_BACKEND": "openbao"]) { $1 })
+        #expect(try tokenCLI.run("get", "policy-test", "a").status == 0)
+        _ = try server.request("POST", "auth/token/revoke-self", body: nil, token: token)
+        let revoked = try tokenCLI.run("get", "policy-test", "a")
+        #expect(revoked.status == 77, "\(revoked.stderr)")
+        #expect(!revoked.stderr.contains(token), "the token never appears in messages")
+
+        let nowhere = CLI(home: home.path, environment: ["BAO_ADDR": "https://127.0.0.1:9", "BAO_TOKEN": "unused",
+                                                         "CREDVAULT_HOME": home.path + "/vault", "CREDVAULT_BACKEND": "openbao"])
         let refused = try nowhere.run("get", "x", "y")
         #expect(refused.status == 69)
-        #expect(refused.stderr.contains("http://127.0.0.1:9"))
+        #expect(refused.stderr.contains("https://127.0.0.1:9"))
+    }
 
-        let sealed = try OpenBaoServer()
-        defer { sealed.stop() }
-        _ = try sealed.api("PUT", "sys/seal")
-        let answer = try cli(sealed, home: root.path).run("get", "x", "y")
-        #expect(answer.status == 69, "\(answer.stderr)")
-        #expect(answer.stderr.contains("sealed"))
+    @Test("configured server restarted without its unseal key: sealed → 69 for get and set; with the key again, the data is back")
+    func sealed() throws {
+        let server = try ConfiguredOpenBaoServer.get()
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let cli = try appRoleCLI(server, home: root.path, role: "ci-role", secret: "ci-secret-for-tests")
+        let service = "sealed-\(UUID().uuidString.prefix(6))"
+        #expect(try cli.run("set", service, "item", input: "survives the restart").status == 0)
+        try server.restart(withRightKey: false)
+        defer { _ = try? server.restart(withRightKey: true) }
+        for arguments in [["get", service, "item"], ["set", service, "other"]] {
+            let answer = try cli.run(arguments, input: Array("x".utf8))
+            #expect(answer.status == 69, "\(arguments): \(answer.stderr)")
+            #expect(answer.stderr.contains("server is sealed"), "\(answer.stderr)")
+        }
+        let doctor = try cli.run("backends", "--json")
+        #expect(doctor.stdoutText.contains("HTTP 503, sealed"), "backends reports the sealed health: \(doctor.stdoutText)")
+        try server.restart(withRightKey: true)
+        #expect(try cli.run("get", service, "item").stdoutText == "survives the restart", "raft storage kept it")
     }
 }
 
@@ -149,26 +188,18 @@ extension OpenBaoTests {
 }
 
 extension OpenBaoTests {
-    @Test("AppRole: login with role id and a 0600 secret id file; a revoked AppRole token is replaced by one new login")
+    @Test("configured server, AppRole: role id and a 0600 secret id file; a revoked AppRole token is replaced by one new login")
     func appRole() async throws {
-        let server = try OpenBaoServer.get()
-        _ = try server.api("POST", "sys/auth/approle", body: #"{"type":"approle"}"#)
-        _ = try server.api("PUT", "sys/policies/acl/credvault-rw", body: #"{"policy":"path \"secret/data/*\" { capabilities = [\"create\",\"read\",\"update\",\"delete\"] }\npath \"secret/metadata/*\" { capabilities = [\"list\",\"read\",\"delete\"] }"}"#)
-        _ = try server.api("POST", "auth/approle/role/ci", body: #"{"token_policies":["credvault-rw"],"token_ttl":"20m"}"#)
-        _ = try server.api("POST", "auth/approle/role/ci/role-id", body: #"{"role_id":"ci-role"}"#)
-        _ = try server.api("POST", "auth/approle/role/ci/custom-secret-id", body: #"{"secret_id":"ci-secret-for-tests"}"#)
+        let server = try ConfiguredOpenBaoServer.get()
         let root = try TemporaryDirectory(); defer { root.remove() }
+        let cli = try appRoleCLI(server, home: root.path, role: "ci-role", secret: "ci-secret-for-tests")
         let vault = root.path + "/vault"
-        try FileManager.default.createDirectory(atPath: vault, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        FileManager.default.createFile(atPath: root.path + "/secret-id", contents: Data("ci-secret-for-tests\n".utf8), attributes: [.posixPermissions: 0o600])
-        try "openbao_role_id = ci-role\nopenbao_secret_id_file = \(root.path)/secret-id\n".write(toFile: vault + "/config", atomically: true, encoding: .utf8)
-        let cli = CLI(home: root.path, environment: ["BAO_ADDR": server.address, "CREDVAULT_HOME": vault, "CREDVAULT_BACKEND": "openbao"])
         #expect(try cli.run("set", "approle", "item", input: "via approle").status == 0)
         #expect(try cli.run("get", "approle", "item").stdoutText == "via approle")
 
         // In one process: revoke every AppRole token; the next call logs in again once.
         let configuration = try VaultConfiguration.load(path: vault + "/config")
-        let context = BackendContext(app: .credvault, environment: ["BAO_ADDR": server.address], directory: vault,
+        let context = BackendContext(app: .credvault, environment: server.environment, directory: vault,
                                      configuration: configuration, callTimeout: .seconds(10), lockTimeout: .seconds(10))
         let backend = OpenBaoBackend(context: context)
         let key = try CredentialKey(service: "approle", account: "item")
@@ -184,30 +215,45 @@ extension OpenBaoTests {
 
     @Test("a renewable token is renewed after two thirds of its TTL (lookup-self, renew-self)")
     func renewal() throws {
-        let server = try OpenBaoServer.get()
+        let server = try ConfiguredOpenBaoServer.get()
         let created = try JSONParser.parse(Array(try server.api("POST", "auth/token/create",
             body: #"{"policies":["default","credvault-rw"],"ttl":"6s","explicit_max_ttl":"10m","renewable":true}"#).utf8))
         let token = try #require(created["auth"]?["client_token"]?.stringValue)
         let root = try TemporaryDirectory(); defer { root.remove() }
-        let cli = cli(server, home: root.path, extra: ["BAO_TOKEN": token])
+        let cli = CLI(home: root.path, environment: server.environment.merging(
+            ["BAO_TOKEN": token, "CREDVAULT_HOME": root.path + "/vault", "CREDVAULT_BACKEND": "openbao"]) { $1 })
         usleep(4_500_000) // past two thirds of 6 s
         #expect(try cli.run("get", "renewal", "absent").status == 1)
-        let lookup = try JSONParser.parse(Array(try server.api("POST", "auth/token/lookup", body: "{\"token\":\"\(token)\"}").utf8))
+        let lookup = try JSONParser.parse(Array(try server.request("GET", "auth/token/lookup-self", body: nil, token: token).utf8))
         let ttl = try #require(lookup["data"]?["ttl"]?.numberValue)
         #expect(ttl > 3, "renewed back to about 6 s, not the 1.5 s left: \(ttl)")
     }
 
-    @Test("TLS: the dev server's CA via BAO_CACERT works; without it, a clear TLS failure (69) naming the CA in use")
+    @Test("TLS (the dev server's CA, and the configured server's own CA) via BAO_CACERT or VAULT_CACERT; without it, a clear failure (69) naming the CA in use")
     func tls() throws {
-        let server = try OpenBaoServer(tls: true)
-        defer { server.stop() }
-        let root = try TemporaryDirectory(); defer { root.remove() }
-        let trusted = cli(server, home: root.path, extra: ["BAO_CACERT": try #require(server.caCertificate)])
-        #expect(try trusted.run("set", "tls", "item", input: "over tls").status == 0)
-        #expect(try trusted.run("get", "tls", "item").stdoutText == "over tls")
-        let untrusted = try cli(server, home: root.path).run("get", "tls", "item")
-        #expect(untrusted.status == 69, "\(untrusted.stderr)")
-        #expect(untrusted.stderr.contains("TLS") && untrusted.stderr.contains("system trust store"), "\(untrusted.stderr)")
+        let development = try OpenBaoServer(tls: true)
+        defer { development.stop() }
+        let configured = try ConfiguredOpenBaoServer.get()
+        let ciToken = try configured.login(role: "ci-role", secret: "ci-secret-for-tests")
+        let servers: [(address: String, ca: String, token: String)] = [
+            (development.address, try #require(development.caCertificate), development.rootToken),
+            (configured.address, configured.caCertificate, ciToken),
+        ]
+        for (index, server) in servers.enumerated() {
+            let root = try TemporaryDirectory(); defer { root.remove() }
+            let base = ["BAO_ADDR": server.address, "BAO_TOKEN": server.token, "CREDVAULT_HOME": root.path + "/vault", "CREDVAULT_BACKEND": "openbao"]
+            let trusted = CLI(home: root.path, environment: base.merging(["BAO_CACERT": server.ca]) { $1 })
+            #expect(try trusted.run("set", "tls", "item-\(index)", input: "over tls").status == 0)
+            let vaultNamed = CLI(home: root.path, environment: base.merging(["VAULT_CACERT": server.ca]) { $1 })
+            #expect(try vaultNamed.run("get", "tls", "item-\(index)").stdoutText == "over tls")
+            let untrusted = try CLI(home: root.path, environment: base).run("get", "tls", "item-\(index)")
+            #expect(untrusted.status == 69, "\(untrusted.stderr)")
+            #expect(untrusted.stderr.contains("TLS") && untrusted.stderr.contains("system trust store"), "\(untrusted.stderr)")
+            let other = servers[1 - index].ca
+            let wrong = try CLI(home: root.path, environment: base.merging(["BAO_CACERT": other]) { $1 }).run("get", "tls", "item-\(index)")
+            #expect(wrong.status == 69, "\(wrong.stderr)")
+            #expect(wrong.stderr.contains("CA in use: \(other)"), "\(wrong.stderr)")
+        }
     }
 }
 

@@ -1,5 +1,7 @@
 import CredentialVault
+import CredentialVaultCore
 import Foundation
+import SecretServiceBackend
 import Testing
 
 /// The CLI against a real gnome-keyring-daemon on its own private bus, per test, with
@@ -125,5 +127,38 @@ struct SecretServiceCLITests {
             let refused = try cli.run(["get", "before.stop", "a"], extra: timeouts.merging(["CREDVAULT_NO_PLAINTEXT_FALLBACK": "1"]) { $1 }, timeout: 20)
             #expect(refused.status == 69)
         }
+    }
+
+    @Test("a list that takes longer than the deadline completes: the deadline limits each D-Bus call, not the whole list")
+    func longList() async throws {
+        // In-process libsecret talks to the one bus of this process: the shared keyring.
+        let harness = try SharedKeyring.harness.get()
+        let service = "long.list.\(UUID().uuidString.prefix(8))"
+        let vault = try TemporaryDirectory()
+        defer { vault.remove() }
+        let context = BackendContext(app: .credvault, environment: ProcessInfo.processInfo.environment.merging(harness.environment) { $1 },
+                                     directory: harness.root.path + "/unused", configuration: VaultConfiguration(),
+                                     callTimeout: .seconds(10), lockTimeout: .seconds(10))
+        let backend = SecretServiceBackend(context: context)
+        // Enough items that reading them all takes at least 0.4 s on this machine.
+        var count = 0
+        var listTime = Duration.zero
+        while listTime < .milliseconds(400) && count < 3000 {
+            for _ in 0..<250 {
+                count += 1
+                try await backend.store(CredentialItem(key: CredentialKey(service: service, account: "a\(count)"), secret: SecretBytes(utf8: "s\(count)")))
+            }
+            let start = ContinuousClock.now
+            #expect(try await backend.summaries(service: service).count == count)
+            listTime = ContinuousClock.now - start
+        }
+        // A quarter of that: the whole list could never finish under it as one deadline.
+        let limit = max(listTime.seconds / 4, 0.1)
+        #expect(listTime.seconds > limit, "the list (\(listTime)) must outlast the deadline for this test to prove anything")
+        let cli = CLI(home: vault.path, environment: harness.environment.merging(["CREDVAULT_HOME": vault.path + "/vault"]) { $1 })
+        let list = try cli.run(["--backend", "secret-service", "list", "--json", service],
+                               extra: ["CREDVAULT_PROBE_TIMEOUT": String(format: "%.2f", limit)])
+        #expect(list.status == 0, "\(count) items, deadline \(limit) s: \(list.stderr)")
+        #expect(try JSONParser.parse(list.stdout)["items"]?.arrayValue?.count == count)
     }
 }

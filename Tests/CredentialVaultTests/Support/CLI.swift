@@ -3,8 +3,10 @@ import Testing
 
 /// Runs the built `credvault` binary as a separate process, the way users do.
 struct CLI: Sendable {
-    /// `.build/<config>/credvault`, beside the test bundle.
+    /// The `credvault` next to the test binary, or `CREDVAULT_TEST_BINARY` (to run the CLI
+    /// tests against another build, such as the release binary `make build` makes).
     static let executable: String = {
+        if let chosen = ProcessInfo.processInfo.environment["CREDVAULT_TEST_BINARY"], !chosen.isEmpty { return chosen }
         let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
         while directory.path != "/" {

@@ -66,8 +66,7 @@ final class OpenBaoServer: Sendable {
                     self.caCertificate = tls ? certificates + "/vault-ca.pem" : nil
                     self.pid = child.pid
                     self.log = log
-                    openBaoPIDs.append(child.pid)
-                    if openBaoPIDs.count == 1 { atexit { openBaoPIDs.forEach { kill($0, SIGKILL) } } }
+                    Self.remember(child.pid)
                     return
                 }
                 var status: Int32 = 0
@@ -96,4 +95,10 @@ final class OpenBaoServer: Sendable {
     }
 
     func stop() { kill(pid, SIGKILL) }
+
+    /// Kills `pid` when the test process exits.
+    static func remember(_ pid: pid_t) {
+        openBaoPIDs.append(pid)
+        if openBaoPIDs.count == 1 { atexit { openBaoPIDs.forEach { kill($0, SIGKILL) } } }
+    }
 }
