@@ -69,11 +69,11 @@ public struct FileBackend: CredentialBackend {
     }
 
     public func item(for key: CredentialKey) async throws -> CredentialItem? {
-        try read().entries[key]?.item
+        try readEntry(for: key)?.item
     }
 
     public func secret(for key: CredentialKey) async throws -> SecretBytes? {
-        try read().entries[key]?.secret
+        try readEntry(for: key)?.secret
     }
 
     public func store(_ item: CredentialItem) async throws {
@@ -144,18 +144,30 @@ public struct FileBackend: CredentialBackend {
 
     // MARK: - Reading and writing
 
+    /// The whole store (empty when there is no file yet).
     func read() throws -> FileStoreDocument {
+        guard let bytes = try readBytes() else { return FileStoreDocument() }
+        return try FileStoreReader.document(bytes, path: path)
+    }
+
+    /// One item, after the whole store has been checked, without decoding the others.
+    private func readEntry(for key: CredentialKey) throws -> FileStoreDocument.Entry? {
+        guard let bytes = try readBytes() else { return nil }
+        return try FileStoreReader.entry(for: key, in: bytes, path: path)
+    }
+
+    /// The store's JSON text (decrypted by the codec), or nil when there is no store yet.
+    private func readBytes() throws -> [UInt8]? {
         var info = stat()
-        guard stat(directory, &info) == 0 else { return FileStoreDocument() }
+        guard stat(directory, &info) == 0 else { return nil }
         try SecureFileSystem.checkDirectory(directory)
         try codec.checkNotSuperseded(directory: directory)
         guard let descriptor = try SecureFileSystem.openForReading(path) else {
             if codec.mustExist { throw CredentialVaultError(.notFound, "\(path) does not exist") }
-            return FileStoreDocument()
+            return nil
         }
         defer { try? descriptor.close() }
-        let bytes = try codec.decode(SecureFileSystem.readAll(descriptor, path: path), path: path)
-        return try FileStoreDocument(bytes: bytes, path: path)
+        return try codec.decode(SecureFileSystem.readAll(descriptor, path: path), path: path)
     }
 
     /// Runs `change` on the current document under the lock and writes the result if it returns true.

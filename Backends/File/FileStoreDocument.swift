@@ -142,7 +142,12 @@ package struct FileStoreDocument {
 
     /// Whether `text` is standard padded base64 (RFC 4648 §4), checked without decoding.
     private static func isBase64(_ text: String) -> Bool {
-        let bytes = text.utf8
+        var text = text
+        return text.withUTF8 { isBase64($0) }
+    }
+
+    /// Whether `bytes` are standard padded base64 (RFC 4648 §4), checked without decoding.
+    static func isBase64(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count % 4 == 0 else { return false }
         var padding = 0
         for byte in bytes {

@@ -90,14 +90,34 @@ package enum SecureFileSystem {
 
     /// Reads the whole file.
     package static func readAll(_ descriptor: FileDescriptor, path: String) throws -> [UInt8] {
-        var result: [UInt8] = []
+        func failure(_ error: any Error) -> CredentialVaultError {
+            CredentialVaultError(.internal, "cannot read \(path): \(error)", cause: error)
+        }
+        // Sized from fstat, one byte over so the read that sees end-of-file needs no room: the
+        // bytes land once, with no reallocation leaving a copy of them in freed memory.
+        var info = stat()
+        let size = fstat(descriptor.rawValue, &info) == 0 && info.st_size > 0 ? Int(info.st_size) : 0
+        var result = try [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, count in
+            while count < buffer.count {
+                let read: Int
+                do {
+                    read = try descriptor.read(into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: buffer[count...])), retryOnInterrupt: true)
+                } catch {
+                    throw failure(error)
+                }
+                if read == 0 { return }
+                count += read
+            }
+        }
+        guard result.count == size + 1 else { return result }
+        // The file grew while it was read: take the rest in chunks.
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let count: Int
             do {
                 count = try chunk.withUnsafeMutableBytes { try descriptor.read(into: $0, retryOnInterrupt: true) }
             } catch {
-                throw CredentialVaultError(.internal, "cannot read \(path): \(error)", cause: error)
+                throw failure(error)
             }
             if count == 0 { return result }
             result.append(contentsOf: chunk[..<count])

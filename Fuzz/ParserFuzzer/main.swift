@@ -20,7 +20,7 @@ enum FuzzTarget: String, CaseIterable {
     case bundle
     /// The strict JSON parser.
     case json
-    /// credentials.json, the plaintext file store document.
+    /// credentials.json, the plaintext file store document: both readers, which must agree.
     case filestore
     /// credentials.cvstore: the header, then the body under a fixed key.
     case encstore
@@ -54,7 +54,8 @@ public func parserFuzzerTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) 
     case .json:
         if let value = try? JSONParser.parse(bytes) { _ = value.serialized() }
     case .filestore:
-        _ = try? FileStoreDocument(bytes: bytes, path: "fuzz/credentials.json")
+        // The direct reader (every `get`, `set` and `list`) must agree with the reference reader.
+        if let problem = FileStoreReader.disagreement(on: bytes) { fatalError("FileStoreReader \(problem)") }
     case .encstore:
         if (try? StoreEnvelope.Header(file: bytes, path: "fuzz/credentials.cvstore")) != nil {
             _ = StoreEnvelope.open(file: bytes, dataKey: fuzzDataKey)

@@ -118,8 +118,9 @@ public struct JSONParser {
 
     /// The input, valid only during ``parse(_:)`` (a buffer pointer: no bounds checks or
     /// reference counting in the inner loops of a 1,000-item store).
-    private let bytes: UnsafeBufferPointer<UInt8>
-    private var index = 0
+    package let bytes: UnsafeBufferPointer<UInt8>
+    /// The offset of the next byte to read.
+    package var index = 0
 
     /// Parses `bytes` as one JSON document.
     public static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
@@ -140,7 +141,124 @@ public struct JSONParser {
 
     private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
-    private func error(_ reason: String) -> SyntaxError {
+    // MARK: - Reading a document of known shape
+    //
+    // For readers that know their document's layout (credentials.json) and want its values
+    // without a JSONValue for each: the same grammar, built from the same pieces as parse(_:).
+
+    /// Runs `body` on a parser at the start of `bytes` (leading whitespace skipped), then
+    /// requires that nothing but whitespace follows what `body` read.
+    package static func read<T>(_ bytes: [UInt8], _ body: (inout JSONParser) throws(SyntaxError) -> T) throws(SyntaxError) -> T {
+        let result: Result<T, SyntaxError> = bytes.withUnsafeBufferPointer { buffer in
+            var parser = JSONParser(bytes: buffer)
+            do throws(SyntaxError) {
+                parser.skipWhitespace()
+                let value = try body(&parser)
+                parser.skipWhitespace()
+                guard parser.index == buffer.count else { throw parser.error("unexpected text after the end of the document") }
+                return .success(value)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// The byte at the current position, if any.
+    package var next: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    /// Reads the object at the current position (its `{`), at nesting level `depth`, member by
+    /// member: `member` gets each key and must read its value (at level `depth + 1`).
+    /// Refusing duplicate keys is the caller's part.
+    package mutating func readObject(depth: Int, _ member: (inout JSONParser, String) throws(SyntaxError) -> Void) throws(SyntaxError) {
+        guard depth < 64 else { throw error("nesting deeper than 64 levels") }
+        guard next == UInt8(ascii: "{") else { throw error("expected an object") }
+        index += 1
+        skipWhitespace()
+        if next == UInt8(ascii: "}") { index += 1; return }
+        while true {
+            skipWhitespace()
+            guard next == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let key = try parseString()
+            skipWhitespace()
+            guard next == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
+            index += 1
+            skipWhitespace()
+            guard depth + 1 < 64 else { throw error("nesting deeper than 64 levels") }
+            guard index < bytes.count else { throw error("unexpected end of file") }
+            try member(&self, key)
+            skipWhitespace()
+            guard index < bytes.count else { throw error("unexpected end of file inside an object") }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            if bytes[index] == UInt8(ascii: "}") { index += 1; return }
+            throw error("expected ',' or '}' in an object")
+        }
+    }
+
+    /// Reads the array at the current position (its `[`), at nesting level `depth`; `element`
+    /// must read each element (at level `depth + 1`).
+    package mutating func readArray(depth: Int, _ element: (inout JSONParser) throws(SyntaxError) -> Void) throws(SyntaxError) {
+        guard depth < 64 else { throw error("nesting deeper than 64 levels") }
+        guard next == UInt8(ascii: "[") else { throw error("expected an array") }
+        index += 1
+        skipWhitespace()
+        if next == UInt8(ascii: "]") { index += 1; return }
+        while true {
+            skipWhitespace()
+            guard depth + 1 < 64 else { throw error("nesting deeper than 64 levels") }
+            guard index < bytes.count else { throw error("unexpected end of file") }
+            try element(&self)
+            skipWhitespace()
+            guard index < bytes.count else { throw error("unexpected end of file inside an array") }
+            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+            if bytes[index] == UInt8(ascii: "]") { index += 1; return }
+            throw error("expected ',' or ']' in an array")
+        }
+    }
+
+    /// The string at the current position (its opening quote) as the range of its bytes in
+    /// the input when it is ASCII with no escapes (nothing to decode or validate), else
+    /// decoded as ``parseString()`` decodes it.
+    package mutating func parseStringToken() throws(SyntaxError) -> StringToken {
+        let start = index + 1
+        var end = start, high: UInt8 = 0
+        while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"), bytes[end] >= 0x20 {
+            high |= bytes[end]
+            end += 1
+        }
+        if end < bytes.count, bytes[end] == UInt8(ascii: "\""), high < 0x80 {
+            index = end + 1
+            return .ascii(start..<end)
+        }
+        return .decoded(try parseString())
+    }
+
+    /// A string read by ``parseStringToken()``.
+    package enum StringToken {
+        /// ASCII without escapes: its bytes are the input's, in this range.
+        case ascii(Range<Int>)
+        /// Anything else, decoded.
+        case decoded(String)
+    }
+
+    /// The text of `token`.
+    package func text(_ token: StringToken) -> String {
+        switch token {
+        case .ascii(let range): return String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
+        case .decoded(let text): return text
+        }
+    }
+
+    /// Runs `body` on the UTF-8 bytes of `token`.
+    package func withBytes<T>(of token: StringToken, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
+        switch token {
+        case .ascii(let range): return body(UnsafeBufferPointer(rebasing: bytes[range]))
+        case .decoded(var text): return text.withUTF8(body)
+        }
+    }
+
+    /// An error at the current position.
+    package func error(_ reason: String) -> SyntaxError {
         var line = 1, column = 1
         for byte in bytes[..<min(index, bytes.count)] {
             if byte == UInt8(ascii: "\n") { line += 1; column = 1 } else if byte & 0xC0 != 0x80 { column += 1 }
@@ -148,7 +266,7 @@ public struct JSONParser {
         return SyntaxError(line: line, column: column, reason: reason)
     }
 
-    private mutating func skipWhitespace() {
+    package mutating func skipWhitespace() {
         while index < bytes.count {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
@@ -166,7 +284,8 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseValue(depth: Int) throws(SyntaxError) -> JSONValue {
+    /// The value at the current position, at nesting level `depth` (the document is 0).
+    package mutating func parseValue(depth: Int) throws(SyntaxError) -> JSONValue {
         guard depth < 64 else { throw error("nesting deeper than 64 levels") }
         guard index < bytes.count else { throw error("unexpected end of file") }
         switch bytes[index] {
@@ -266,7 +385,8 @@ public struct JSONParser {
         return value
     }
 
-    private mutating func parseString() throws(SyntaxError) -> String {
+    /// The string at the current position (at its opening quote).
+    package mutating func parseString() throws(SyntaxError) -> String {
         index += 1
         // Fast path: no escapes before the closing quote.
         var end = index, high: UInt8 = 0

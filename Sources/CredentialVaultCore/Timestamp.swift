@@ -36,7 +36,8 @@ public enum Timestamp {
         text.utf8.withContiguousStorageIfAvailable(parse) ?? parse(Array(text.utf8).withUnsafeBufferPointer { $0 })
     }
 
-    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Date? {
+    /// ``parse(_:)`` on the UTF-8 bytes of the text.
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Date? {
         guard bytes.count == 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
               bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[19] == UInt8(ascii: "Z") else { return nil }
         func number(_ from: Int, _ count: Int) -> Int? {

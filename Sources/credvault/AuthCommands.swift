@@ -19,7 +19,8 @@ struct LoginCommand: AsyncParsableCommand {
         commandName: "login",
         abstract: "Log in with the OAuth device authorization grant (RFC 8628).")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @Flag(help: "Do not open a browser; show the URL and the code only.") var noBrowser = false
     @Option(help: "Stop waiting for approval after this many seconds (never past the server's limit).") var timeout: Int = 600
     @Option(help: "Log in to this mode (prod or dev) instead of the current one.") var mode: String?
@@ -139,7 +140,8 @@ struct TokenCommand: AsyncParsableCommand {
         commandName: "token",
         abstract: "Store a personal access token read from standard input (or typed without echo).")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
 
     func run() async throws {
         try await Terminal.run(options) {
@@ -170,7 +172,8 @@ struct ResolveCommand: AsyncParsableCommand {
         commandName: "resolve",
         abstract: "Say which credential would be used and where it came from (refreshing an OAuth token when due).")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @OptionGroup var credentials: CredentialOptions
     @Flag(help: "Print only the credential, for scripts.") var raw = false
 
@@ -217,7 +220,8 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Identity, workspace, mode, the credential in use and where it lives, expiry, shadowed sources.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @OptionGroup var credentials: CredentialOptions
 
     func run() async throws {
@@ -267,7 +271,8 @@ struct LogoutCommand: AsyncParsableCommand {
         commandName: "logout",
         abstract: "Remove (and revoke at the server) the OAuth tokens of the current mode and the stored personal access token.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @Flag(help: "Log out of every mode.") var all = false
 
     func run() async throws {

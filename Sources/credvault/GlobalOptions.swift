@@ -3,8 +3,9 @@ import CredentialVault
 import CredentialVaultAuth
 import Foundation
 
-/// Options every verb accepts, before or after the verb.
-struct GlobalOptions: ParsableArguments {
+/// The options every verb accepts, before or after the verb, as ArgumentParser reads them.
+/// A verb holds them as `@OptionGroup var flags: GlobalFlags` and works with `options`.
+struct GlobalFlags: ParsableArguments {
     @Option(help: "Use this backend instead of choosing one (see `credvault backends`).",
             completion: .list(["secret-service", "encrypted-file", "file", "memory", "openbao"]))
     var backend: String?
@@ -21,18 +22,13 @@ struct GlobalOptions: ParsableArguments {
     @Flag(name: [.customShort("v"), .customLong("verbose")], help: "Say which backend was chosen and why, and trace HTTP exchanges; <APP>_LOG_LEVEL=debug does the same.")
     var verboseFlag = false
 
-    /// `<APP>_LOG_LEVEL` (debug, info, warn, error), as cmdop documents it.
-    var logLevel: String? {
-        // getenv, not ProcessInfo.environment: this is read on every run, and ProcessInfo
-        // copies the whole environment into a dictionary each time.
-        guard let app = try? AppProfile(app), let value = getenv(app.variable("LOG_LEVEL")) else { return nil }
-        return String(cString: value).lowercased()
-    }
-    var quiet: Bool { quietFlag || logLevel == "error" }
-    var verbose: Bool { verboseFlag || logLevel == "debug" }
-
     @Option(help: ArgumentHelp("The authentication code (TOTP or backup code) when the password-protected store has a second step.", valueName: "code"))
     var code: String?
+
+    /// The values, as the verbs use them.
+    var options: GlobalOptions {
+        GlobalOptions(backend: backend, app: app, json: json, quietFlag: quietFlag, verboseFlag: verboseFlag, code: code)
+    }
 
     static let valued: Set<String> = ["--backend", "--app", "--code"]
     static let flags: Set<String> = ["--json", "--quiet", "-q", "--verbose", "-v"]
@@ -63,6 +59,28 @@ struct GlobalOptions: ParsableArguments {
         if verbs == 2, subgroups.contains("\(arguments[index]) \(arguments[index + 1])"), index + 2 < arguments.count { verbs = 3 }
         return Array(arguments[index..<(index + verbs)]) + moved + arguments[(index + verbs)...]
     }
+}
+
+/// The global options of one run, and what the verbs do with them (open the vault, warn,
+/// trace). A plain struct, so the fast path (main.swift) makes one without ArgumentParser,
+/// whose property wrappers cost a protocol-conformance scan of the whole binary.
+struct GlobalOptions: Sendable {
+    var backend: String?
+    var app = "credvault"
+    var json = false
+    var quietFlag = false
+    var verboseFlag = false
+    var code: String?
+
+    /// `<APP>_LOG_LEVEL` (debug, info, warn, error), as cmdop documents it.
+    var logLevel: String? {
+        // getenv, not ProcessInfo.environment: this is read on every run, and ProcessInfo
+        // copies the whole environment into a dictionary each time.
+        guard let app = try? AppProfile(app), let value = getenv(app.variable("LOG_LEVEL")) else { return nil }
+        return String(cString: value).lowercased()
+    }
+    var quiet: Bool { quietFlag || logLevel == "error" }
+    var verbose: Bool { verboseFlag || logLevel == "debug" }
 
     var appProfile: AppProfile {
         get throws { try AppProfile(app) }

@@ -17,7 +17,8 @@ struct GitCredentialCommand: AsyncParsableCommand {
         Secret Service, items stored by git-credential-libsecret are read and erased too.
         """)
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @Argument(help: ArgumentHelp("The operation git asks for.", valueName: "get|store|erase"),
               completion: .list(["get", "store", "erase"]))
     var operation: String
@@ -55,7 +56,8 @@ struct DockerCredentialCommand: AsyncParsableCommand {
         docker expects; a miss prints "credentials not found in native keychain".
         """)
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @Argument(help: ArgumentHelp("The action docker asks for.", valueName: "store|get|erase|list|version"),
               completion: .list(["store", "get", "erase", "list", "version"]))
     var action: [String] = []

@@ -74,7 +74,8 @@ struct BackendsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backends", abstract: "List every registered backend with its priority, verdict and reason, and which is selected.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
 
     func run() async throws {
         try await Terminal.run(options) {
@@ -101,7 +102,8 @@ struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor", abstract: "Check every backend, paths, permissions and configuration, with a next step for each problem.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
 
     func run() async throws {
         try await Terminal.run(options) {

@@ -13,7 +13,8 @@ struct SetCommand: AsyncParsableCommand {
         commandName: "set",
         abstract: "Store a secret read from standard input (or typed at a no-echo prompt).")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @OptionGroup var key: KeyArguments
     @Option(help: "A label people read (Seahorse shows it).") var label: String?
 
@@ -46,7 +47,8 @@ struct GetCommand: AsyncParsableCommand {
         commandName: "get",
         abstract: "Print a secret to standard output (exactly its bytes; a newline is added only on a terminal).")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @OptionGroup var key: KeyArguments
 
     func run() async throws {
@@ -85,7 +87,8 @@ struct GetCommand: AsyncParsableCommand {
 struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a secret.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @OptionGroup var key: KeyArguments
 
     func run() async throws {
@@ -106,7 +109,8 @@ struct ListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "list", abstract: "List stored credentials (service, account, label, backend), never secrets.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @Argument(help: "Only this service.") var service: String?
 
     func run() async throws {

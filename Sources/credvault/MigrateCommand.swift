@@ -6,7 +6,8 @@ struct MigrateCommand: AsyncParsableCommand {
         commandName: "migrate",
         abstract: "Copy credentials between backends (file → keyring, keyring → openbao, …): conflicts first, every item read back before anything is deleted.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @Option(help: "The backend to copy from.") var from: String
     @Option(help: "The backend to copy to.") var to: String
     @Option(name: .customLong("service"), help: "Only this service (repeatable).") var services: [String] = []

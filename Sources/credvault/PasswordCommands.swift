@@ -42,7 +42,8 @@ struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export", abstract: "Write every credential (or some services) to an encrypted bundle.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @OptionGroup var passphrase: PassphraseOptions
     @Option(help: "Write the bundle here (mode 0600, written atomically). Without it, the bundle goes to stdout when stdout is not a terminal.")
     var out: String?
@@ -92,7 +93,8 @@ struct ImportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import", abstract: "Restore credentials from an encrypted bundle.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @OptionGroup var passphrase: PassphraseOptions
     @Argument(help: "The bundle file.") var file: String
     @Flag(help: "Show what would change; write nothing.") var dryRun = false
@@ -143,7 +145,8 @@ struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify", abstract: "Check a bundle's passphrase and integrity; print the item count per service.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @OptionGroup var passphrase: PassphraseOptions
     @Argument(help: "The bundle file.") var file: String
 
@@ -165,7 +168,8 @@ struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect", abstract: "Print a bundle's header (version, KDF and parameters, creation time, payload size); no passphrase needed.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @Argument(help: "The bundle file.") var file: String
 
     func run() async throws {

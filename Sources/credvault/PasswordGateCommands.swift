@@ -42,7 +42,8 @@ struct PasswordSetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "set", abstract: "Put a password on the file store: encrypt it (one atomic step) and remove the plaintext.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @OptionGroup var passphrase: PassphraseOptions
     @Option(help: "Argon2id cost of each unlock: interactive (64 MiB, the default), moderate (256 MiB) or sensitive (1 GiB).")
     var kdf: KDFProfile = .interactive
@@ -69,7 +70,8 @@ struct PasswordClearCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "clear", abstract: "Remove the password: decrypt the store back to the plaintext 0600 file.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @OptionGroup var passphrase: PassphraseOptions
     @Flag(help: "Do not ask for confirmation (for scripts).") var yes = false
 
@@ -102,7 +104,8 @@ struct PasswordChangeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "change", abstract: "Change the store's password (rewraps the data key; the secrets are not re-encrypted).")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @OptionGroup var passphrase: PassphraseOptions
     @Option(help: "Read the new passphrase from this file (mode 0600).") var newPassphraseFile: String?
     @Option(help: "Read the new passphrase from this file descriptor.") var newPassphraseFd: Int32?
@@ -132,7 +135,8 @@ struct PasswordStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Whether the file store has a password, its KDF cost, and the unlock source that would be used.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
 
     func run() async throws {
         try await Terminal.run(options) {
@@ -171,7 +175,8 @@ struct PasswordMFACommand: AsyncParsableCommand {
         commandName: "mfa",
         abstract: "Enrol a TOTP second step for unlocking the store (QR code, one confirming code, 10 backup codes), or remove it with --disable.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @OptionGroup var passphrase: PassphraseOptions
     @Flag(help: "Remove the second step (needs a valid code: --code CODE or the prompt).") var disable = false
     @Flag(help: "Do not draw the QR code (print the URI and the secret only).") var noQr = false

@@ -30,7 +30,8 @@ struct UnlockCommand: AsyncParsableCommand {
         commandName: "unlock",
         abstract: "Unlock the password-protected store for a while: the key waits in the kernel keyring (session), so the next commands neither prompt nor run Argon2id.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @OptionGroup var passphrase: PassphraseOptions
     @Option(name: .customLong("for"), help: "How long: 15m (the default), 90s, 1h, up to 7d. The kernel forgets the key then.")
     var duration: DurationArgument = DurationArgument(argument: "15m")!
@@ -55,7 +56,8 @@ struct LockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lock", abstract: "Forget the cached key of the password-protected store at once.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
 
     func run() async throws {
         try await Terminal.run(options) {

@@ -29,7 +29,8 @@ struct WorkspaceKeySetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "set", abstract: "Store workspace NAME's API key, read from standard input (or typed without echo).")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @Argument(help: "The workspace.") var name: String
 
     func run() async throws {
@@ -53,7 +54,8 @@ struct WorkspaceKeySetCommand: AsyncParsableCommand {
 struct WorkspaceKeyRemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove workspace NAME's API key.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @Argument(help: "The workspace.") var name: String
 
     func run() async throws {
@@ -72,7 +74,8 @@ struct WorkspaceKeyRemoveCommand: AsyncParsableCommand {
 struct WorkspaceListCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "The current mode's workspaces; * marks the active one.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
 
     func run() async throws {
         try await Terminal.run(options) {
@@ -96,7 +99,8 @@ struct WorkspaceListCommand: AsyncParsableCommand {
 struct WorkspaceCurrentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "current", abstract: "The active workspace of the current mode.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
 
     func run() async throws {
         try await Terminal.run(options) {
@@ -117,7 +121,8 @@ struct WorkspaceCurrentCommand: AsyncParsableCommand {
 struct WorkspaceUseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "use", abstract: "Make NAME the active workspace of the current mode.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @Argument(help: "The workspace.") var name: String
 
     func run() async throws {
@@ -142,7 +147,8 @@ struct ModeCommand: AsyncParsableCommand {
         commandName: "mode",
         abstract: "Show the mode, or switch to prod, dev, or the other one (toggle). Each mode has its own login.")
 
-    @OptionGroup var options: GlobalOptions
+    @OptionGroup var flags: GlobalFlags
+    var options: GlobalOptions { flags.options }
     @Argument(help: "prod, dev or toggle.") var target: String?
 
     func run() async throws {

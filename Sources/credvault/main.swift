@@ -25,14 +25,10 @@ func runCredvault(_ argv: [String]) async -> Never {
     let invokedAs = argv.first.map { String($0.split(separator: "/").last ?? "") } ?? "credvault"
     var commandLine = Array(argv.dropFirst())
     if invokedAs.hasPrefix("docker-credential-") {
-        await finish { try await DockerCredentialCommand.perform(options: try GlobalOptions.parse([]), arguments: commandLine, name: invokedAs) }
+        await finish { try await DockerCredentialCommand.perform(options: GlobalOptions(), arguments: commandLine, name: invokedAs) }
     } else if invokedAs.hasPrefix("git-credential-") {
         commandLine.insert("git-credential", at: 0)
     }
-
-    // Global options may come before the verb (`credvault --app skillmeat get S A`); the parser
-    // wants them after it, so move them there, then run as AsyncParsableCommand.main does.
-    let arguments = GlobalOptions.movingGlobalOptionsAfterVerb(commandLine)
 
     // The hot verbs are parsed by their own command type: parsing from the root walks the whole
     // command tree and its completion-script check, whose protocol-conformance lookups scan every
@@ -40,6 +36,10 @@ func runCredvault(_ argv: [String]) async -> Never {
     // Anything the leaf parser does not accept (help, a typo) goes through the root parser, so
     // messages and behaviour stay those of the full tree.
     if let fast = FastPath.command(for: commandLine) { await finish(fast) }
+
+    // Global options may come before the verb (`credvault --app skillmeat get S A`); the parser
+    // wants them after it, so move them there, then run as AsyncParsableCommand.main does.
+    let arguments = GlobalFlags.movingGlobalOptionsAfterVerb(commandLine)
     await finish {
         var command = try Credvault.parseAsRoot(arguments)
         if var asyncCommand = command as? AsyncParsableCommand {
@@ -103,13 +103,7 @@ enum FastPath {
             else { words.append(argument) }
             index += 1
         }
-        var options = GlobalOptions()
-        options.backend = backend
-        options.app = app
-        options.json = false
-        options.quietFlag = quiet
-        options.verboseFlag = verbose
-        options.code = nil
+        let options = GlobalOptions(backend: backend, app: app, quietFlag: quiet, verboseFlag: verbose)
         if words.count == 3, words[0] == "get", !raw, workspace == nil {
             let (service, account) = (words[1], words[2])
             return { try await GetCommand.perform(options: options, service: service, account: account) }

@@ -236,3 +236,51 @@ extension FileBackendTests {
         #expect(written.contains(#""label": "Password for 'b' on 'a'""#), "a missing label is written as the default")
     }
 }
+
+extension FileBackendTests {
+    @Test("the direct reader (get, set, list) accepts exactly what the reference reader accepts and reads the same: seeds, a real store, and 2,000 truncations and byte changes of it")
+    func directReaderAgreesWithReference() async throws {
+        // The fuzz seeds: unknown fields, escapes, a non-string label, a repeated key, repeated items.
+        let seeds = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Fuzz/corpus/filestore")
+        var documents: [[UInt8]] = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: seeds.path).sorted() {
+            documents.append(Array(try Data(contentsOf: seeds.appendingPathComponent(name))))
+        }
+        #expect(documents.count >= 5)
+        // A store written by the backend, with labels, attributes and timestamps.
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let backend = FileBackend(directory: directory.path + "/store")
+        for index in 0..<40 {
+            try await backend.store(CredentialItem(key: CredentialKey(service: "svc-\(index % 7)", account: "acct-\(index)"),
+                                                   label: index % 3 == 0 ? "label \(index) \u{e9}" : nil,
+                                                   attributes: index % 5 == 0 ? ["k": "v\(index)"] : [:],
+                                                   secret: SecretBytes(Array("secret-\(index)".utf8))))
+        }
+        let store = Array(try Data(contentsOf: URL(fileURLWithPath: directory.path + "/store/credentials.json")))
+        documents.append(store)
+        var generator = SystemRandomNumberGenerator()
+        var variants = 0
+        for _ in 0..<1000 {
+            documents.append(Array(store.prefix(Int.random(in: 0..<store.count, using: &generator))))
+            var changed = store
+            for _ in 0..<Int.random(in: 1...3, using: &generator) {
+                changed[Int.random(in: 0..<changed.count, using: &generator)] = [UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "{"),
+                    UInt8(ascii: ","), UInt8(ascii: "="), 0x01, 0xC3, 0x80, UInt8(ascii: "1")].randomElement(using: &generator)!
+            }
+            documents.append(changed)
+        }
+        for document in documents {
+            if let problem = FileStoreReader.disagreement(on: document) {
+                Issue.record("\(problem): \(String(decoding: document.prefix(400), as: UTF8.self))")
+            }
+            if (try? FileStoreDocument(bytes: document, path: "t")) != nil { variants += 1 }
+        }
+        #expect(variants > 10, "some variants must still be valid stores for the comparison of contents to mean anything")
+        // Through the backend: a lookup reads the wanted item whole.
+        let item = try await backend.item(for: CredentialKey(service: "svc-0", account: "acct-0"))
+        #expect(item?.label == "label 0 \u{e9}" && item?.attributes == ["k": "v0"] && item?.secret == SecretBytes(Array("secret-0".utf8)))
+        #expect(try await backend.secret(for: CredentialKey(service: "svc-0", account: "absent")) == nil)
+    }
+}
