@@ -37,7 +37,7 @@ package enum FileStoreReader {
         var keys = Set<CredentialKey>()
         do {
             try JSONParser.read(bytes) { (parser: inout JSONParser) throws(JSONParser.SyntaxError) in
-                try parser.readObject(depth: 0) { (parser: inout JSONParser, name: String) throws(JSONParser.SyntaxError) in
+                try parser.readObject(depth: 0) { (parser: inout JSONParser, name: String, _: Int) throws(JSONParser.SyntaxError) in
                     switch name {
                     case "version":
                         guard version == nil else { throw parser.error("duplicate key") }
@@ -92,7 +92,7 @@ package enum FileStoreReader {
             return date
         }
         guard parser.next == UInt8(ascii: "{") else { throw parser.error("not an object") }
-        try parser.readObject(depth: 2) { (parser: inout JSONParser, name: String) throws(JSONParser.SyntaxError) in
+        try parser.readObject(depth: 2) { (parser: inout JSONParser, name: String, _: Int) throws(JSONParser.SyntaxError) in
             switch name {
             case "service": try first(1, parser); service = parser.text(try string(&parser))
             case "account": try first(2, parser); account = parser.text(try string(&parser))
@@ -103,7 +103,7 @@ package enum FileStoreReader {
                 if parser.next == UInt8(ascii: "\"") { label = try parser.parseStringToken() } else { _ = try parser.parseValue(depth: 3) }
             case "attributes":
                 try first(16, parser)
-                try parser.readObject(depth: 3) { (parser: inout JSONParser, name: String) throws(JSONParser.SyntaxError) in
+                try parser.readObject(depth: 3) { (parser: inout JSONParser, name: String, _: Int) throws(JSONParser.SyntaxError) in
                     let value = parser.text(try string(&parser))
                     guard attributes.updateValue(value, forKey: name) == nil else { throw parser.error("duplicate key") }
                 }

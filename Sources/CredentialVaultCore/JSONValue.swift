@@ -124,19 +124,7 @@ public struct JSONParser {
 
     /// Parses `bytes` as one JSON document.
     public static func parse(_ bytes: [UInt8]) throws(SyntaxError) -> JSONValue {
-        let result: Result<JSONValue, SyntaxError> = bytes.withUnsafeBufferPointer { buffer in
-            var parser = JSONParser(bytes: buffer)
-            do throws(SyntaxError) {
-                parser.skipWhitespace()
-                let value = try parser.parseValue(depth: 0)
-                parser.skipWhitespace()
-                guard parser.index == buffer.count else { throw parser.error("unexpected text after the end of the document") }
-                return .success(value)
-            } catch {
-                return .failure(error)
-            }
-        }
-        return try result.get()
+        try read(bytes) { (parser: inout JSONParser) throws(SyntaxError) in try parser.parseValue(depth: 0) }
     }
 
     private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
@@ -168,9 +156,9 @@ public struct JSONParser {
     package var next: UInt8? { index < bytes.count ? bytes[index] : nil }
 
     /// Reads the object at the current position (its `{`), at nesting level `depth`, member by
-    /// member: `member` gets each key and must read its value (at level `depth + 1`).
-    /// Refusing duplicate keys is the caller's part.
-    package mutating func readObject(depth: Int, _ member: (inout JSONParser, String) throws(SyntaxError) -> Void) throws(SyntaxError) {
+    /// member: `member` gets each key and the offset of its opening quote, and must read its
+    /// value (at level `depth + 1`). Refusing duplicate keys is the caller's part.
+    package mutating func readObject(depth: Int, _ member: (inout JSONParser, String, Int) throws(SyntaxError) -> Void) throws(SyntaxError) {
         guard depth < 64 else { throw error("nesting deeper than 64 levels") }
         guard next == UInt8(ascii: "{") else { throw error("expected an object") }
         index += 1
@@ -179,6 +167,7 @@ public struct JSONParser {
         while true {
             skipWhitespace()
             guard next == UInt8(ascii: "\"") else { throw error("expected a string key") }
+            let keyStart = index
             let key = try parseString()
             skipWhitespace()
             guard next == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
@@ -186,7 +175,7 @@ public struct JSONParser {
             skipWhitespace()
             guard depth + 1 < 64 else { throw error("nesting deeper than 64 levels") }
             guard index < bytes.count else { throw error("unexpected end of file") }
-            try member(&self, key)
+            try member(&self, key, keyStart)
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of file inside an object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -301,44 +290,19 @@ public struct JSONParser {
     }
 
     private mutating func parseObject(depth: Int) throws(SyntaxError) -> JSONValue {
-        index += 1
         var members: [String: JSONValue] = [:]
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
-        members.reserveCapacity(8)
-        while true {
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw error("expected a string key") }
-            let keyStart = index
-            let key = try parseString()
-            skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after a key") }
-            index += 1
-            skipWhitespace()
-            let value = try parseValue(depth: depth + 1)
-            guard members.updateValue(value, forKey: key) == nil else { index = keyStart; throw error("duplicate key '\(key)'") }
-            skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of file inside an object") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
-            throw error("expected ',' or '}' in an object")
+        try readObject(depth: depth) { (parser: inout JSONParser, key: String, keyStart: Int) throws(SyntaxError) in
+            if members.isEmpty { members.reserveCapacity(8) }
+            let value = try parser.parseValue(depth: depth + 1)
+            guard members.updateValue(value, forKey: key) == nil else { parser.index = keyStart; throw parser.error("duplicate key '\(key)'") }
         }
+        return .object(members)
     }
 
     private mutating func parseArray(depth: Int) throws(SyntaxError) -> JSONValue {
-        index += 1
         var values: [JSONValue] = []
-        skipWhitespace()
-        if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1; return .array(values) }
-        while true {
-            skipWhitespace()
-            values.append(try parseValue(depth: depth + 1))
-            skipWhitespace()
-            guard index < bytes.count else { throw error("unexpected end of file inside an array") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(values) }
-            throw error("expected ',' or ']' in an array")
-        }
+        try readArray(depth: depth) { (parser: inout JSONParser) throws(SyntaxError) in values.append(try parser.parseValue(depth: depth + 1)) }
+        return .array(values)
     }
 
     private mutating func parseNumber() throws(SyntaxError) -> JSONValue {
