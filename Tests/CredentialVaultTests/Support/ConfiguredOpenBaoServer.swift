@@ -16,7 +16,7 @@ import Glibc
 /// | `ci`     | `ci-role` / `ci-secret-for-tests`| read/write `secret/data/*`, list metadata     |
 /// | `reader` | `reader-role` / `reader-secret`  | read `secret/data/*` only                     |
 ///
-/// `restart(unsealKey:)` restarts the same storage with the right or a wrong unseal key; with a
+/// `restart(withRightKey:)` restarts the same storage with the right or a wrong unseal key; with a
 /// wrong one the server comes up sealed (`sys/health` 503), as after losing the key.
 final class ConfiguredOpenBaoServer: @unchecked Sendable {
     let directory: String
