@@ -88,8 +88,9 @@ package enum SecureFileSystem {
         try checkOwnerAndMode(path: path, info: info, allowed: 0o600, fix: "chmod 600")
     }
 
-    /// Reads the whole file.
-    package static func readAll(_ descriptor: FileDescriptor, path: String) throws -> [UInt8] {
+    /// Reads the whole file; with `limit`, a file larger than `limit` bytes is refused from its
+    /// `fstat` size before anything is read (exit 65).
+    package static func readAll(_ descriptor: FileDescriptor, path: String, limit: Int? = nil) throws -> [UInt8] {
         func failure(_ error: any Error) -> CredentialVaultError {
             CredentialVaultError(.internal, "cannot read \(path): \(error)", cause: error)
         }
@@ -97,6 +98,9 @@ package enum SecureFileSystem {
         // bytes land once, with no reallocation leaving a copy of them in freed memory.
         var info = stat()
         let size = fstat(descriptor.rawValue, &info) == 0 && info.st_size > 0 ? Int(info.st_size) : 0
+        if let limit, size > limit {
+            throw CredentialVaultError(.dataError, "\(path) is \(size) bytes, more than the \(limit) bytes such a file may hold; nothing was read. Move it aside")
+        }
         var result = try [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, count in
             while count < buffer.count {
                 let read: Int
@@ -110,6 +114,9 @@ package enum SecureFileSystem {
             }
         }
         guard result.count == size + 1 else { return result }
+        if let limit, result.count > limit {
+            throw CredentialVaultError(.dataError, "\(path) grew past the \(limit) bytes such a file may hold while it was read; nothing was used. Move it aside")
+        }
         // The file grew while it was read: take the rest in chunks.
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         while true {

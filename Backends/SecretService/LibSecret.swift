@@ -46,18 +46,49 @@ struct LibSecretFailure: Error, CustomStringConvertible {
 }
 
 /// Owns a `GCancellable` (g_cancellable_new / g_object_unref); cancelling is thread-safe.
-/// Carries the call's deadline, which each D-Bus answer renews (``answered()``).
+/// Carries the call's deadline, which each D-Bus answer renews (``answered()``), and why it
+/// was cancelled, if it was.
 final class Cancellation: @unchecked Sendable {
+    /// Why a call was cancelled.
+    enum Reason: Sendable { case deadline, interrupted }
     fileprivate let pointer: OpaquePointer
     private let deadline: RenewableDeadline?
+    private let lock = NSLock()
+    private var cancelledFor: Reason?
     init(deadline: RenewableDeadline? = nil) {
         pointer = cvs_g_cancellable_new()
         self.deadline = deadline
     }
     /// Records that the service answered a call: the next call gets a whole interval.
     func answered() { deadline?.renew() }
-    /// g_cancellable_cancel
-    func cancel() { cvs_g_cancellable_cancel(pointer) }
+    private var connection: OpaquePointer?
+
+    /// g_cancellable_cancel; the first reason given is kept. When a prompt is under way
+    /// (``prompting(on:)``), cancelling makes libsecret send Prompt.Dismiss from this thread;
+    /// the connection is then flushed so the Dismiss reaches the service before this returns
+    /// (libsecret 0.20.5 may never complete the call it cancelled, so its return is no signal).
+    func cancel(_ reason: Reason = .deadline) {
+        lock.lock()
+        if cancelledFor == nil { cancelledFor = reason }
+        let prompt = connection
+        lock.unlock()
+        cvs_g_cancellable_cancel(pointer)
+        if let prompt { cvs_flush_connection(UnsafeMutableRawPointer(prompt)) }
+    }
+
+    /// Records the service whose prompt a cancellation must dismiss. `service` is libsecret's
+    /// shared SecretService, which lives as long as the process.
+    func prompting(on service: OpaquePointer) {
+        lock.lock()
+        connection = service
+        lock.unlock()
+    }
+    /// Why the call was cancelled, or nil.
+    var reason: Reason? {
+        lock.lock()
+        defer { lock.unlock() }
+        return cancelledFor
+    }
     deinit { unrefObject(pointer) }
 }
 
@@ -100,9 +131,8 @@ enum LibSecret {
     }
 
     /// Whether the default collection exists and is locked, asked while the transfer session is
-    /// negotiated (cvs_open_service_with_default_collection_state); unlocks it when `unlock`
-    /// is true (secret_collection_for_alias_sync, secret_service_unlock_sync).
-    static func defaultCollectionState(unlock: Bool, _ cancellation: Cancellation) throws -> KeyringState {
+    /// negotiated (cvs_open_service_with_default_collection_state). Never shows a dialog.
+    static func defaultCollectionState(_ cancellation: Cancellation) throws -> KeyringState {
         var error: UnsafeMutablePointer<cvs_GError>?
         var opened: OpaquePointer?
         let state = cvs_open_service_with_default_collection_state(&opened, cancellation.pointer, &error)
@@ -111,9 +141,19 @@ enum LibSecret {
         switch state {
         case -1: return .noDefaultCollection
         case 0: return .unlocked
-        default: break
+        default: return .locked
         }
-        guard unlock else { return .locked }
+    }
+
+    /// Unlocks the default collection through the service's dialog and waits for the person
+    /// (secret_collection_for_alias_sync, then secret_service_unlock_sync, which calls
+    /// Prompt.Prompt and waits for Prompt.Completed). Cancelling `cancellation` makes libsecret
+    /// dismiss the dialog (Prompt.Dismiss) and wait for it to close. Returns the state after
+    /// the dialog: `.locked` when it was dismissed (by the person, or by the cancellation).
+    static func unlockDefaultCollection(_ cancellation: Cancellation) throws -> KeyringState {
+        let service = try service(cancellation)
+        defer { unrefObject(service) }
+        var error: UnsafeMutablePointer<cvs_GError>?
         guard let collection = cvs_secret_collection_for_alias_sync(service, "default", Int32(CVS_SECRET_COLLECTION_NONE), cancellation.pointer, &error) else {
             if let error { throw LibSecretFailure(consuming: error) }
             return .noDefaultCollection
@@ -122,6 +162,7 @@ enum LibSecret {
         let objects = cvs_list_of(UnsafeMutableRawPointer(collection))
         defer { cvs_g_list_free(objects) }
         var unlocked: UnsafeMutablePointer<cvs_GList>?
+        cancellation.prompting(on: service)
         let count = cvs_secret_service_unlock_sync(service, objects, cancellation.pointer, &unlocked, &error)
         cvs_object_list_free(unlocked)
         if let error { throw LibSecretFailure(consuming: error) }
@@ -250,22 +291,58 @@ enum LibSecret {
         return result
     }
 
-    /// The secret of the first item matching `attributes`, or nil (secret_service_lookup_sync:
-    /// SearchItems then GetSecrets, with no item proxies).
-    static func lookup(matching attributes: [String: String], _ cancellation: Cancellation) throws -> [UInt8]? {
+    /// The secret of the newest item matching `attributes` (any schema), or nil, and how many
+    /// items matched. One match costs what secret_service_lookup_sync does (SearchItems, then
+    /// GetSecrets: secret_service_search_for_dbus_paths_sync, then
+    /// secret_service_get_secret_for_dbus_path_sync); with several (another program wrote the
+    /// same service and username under its own attributes), each one's Modified property is read
+    /// (secret_item_new_for_dbus_path_sync) and the newest wins. Only locked matches: `.locked`.
+    static func newestSecret(matching attributes: [String: String], _ cancellation: Cancellation) throws -> (secret: [UInt8]?, matches: Int) {
         let service = try service(cancellation)
         defer { unrefObject(service) }
+        cancellation.answered()
         let table = makeTable(attributes)
         defer { cvs_g_hash_table_unref(table) }
+        var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+        var locked: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
         var error: UnsafeMutablePointer<cvs_GError>?
-        guard let value = cvs_secret_service_lookup_sync(service, cvs_schema(), table, cancellation.pointer, &error) else {
-            if let error { throw LibSecretFailure(consuming: error) }
-            return nil
+        guard cvs_secret_service_search_for_dbus_paths_sync(service, nil, table, cancellation.pointer, &unlocked, &locked, &error) != 0 else {
+            throw failure(error)
+        }
+        defer { cvs_g_strfreev(unlocked); cvs_g_strfreev(locked) }
+        cancellation.answered()
+        let paths = strings(unlocked)
+        guard var chosen = paths.first else {
+            if !strings(locked).isEmpty { throw LibSecretFailure(kind: .locked, message: "the matching keyring item is locked") }
+            return (nil, 0)
+        }
+        if paths.count > 1 {
+            var newest: UInt64 = 0
+            for path in paths {
+                var itemError: UnsafeMutablePointer<cvs_GError>?
+                guard let item = cvs_secret_item_new_for_dbus_path_sync(service, path, Int32(CVS_SECRET_ITEM_NONE), cancellation.pointer, &itemError) else {
+                    let failure = failure(itemError)
+                    if failure.kind == .noSuchObject { cancellation.answered(); continue } // deleted since the search
+                    throw failure
+                }
+                cancellation.answered()
+                let modified = cvs_secret_item_get_modified(item)
+                unrefObject(item)
+                if modified >= newest { newest = modified; chosen = path }
+            }
+        }
+        guard let value = cvs_secret_service_get_secret_for_dbus_path_sync(service, chosen, cancellation.pointer, &error) else {
+            if let error {
+                let failure = LibSecretFailure(consuming: error)
+                if failure.kind == .noSuchObject { return (nil, 0) } // deleted by another client meanwhile
+                throw failure
+            }
+            return (nil, 0)
         }
         defer { cvs_secret_value_unref(UnsafeMutableRawPointer(value)) }
         var length = 0
-        guard let bytes = cvs_secret_value_get(value, &length) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: bytes, count: length))
+        guard let bytes = cvs_secret_value_get(value, &length) else { return ([], paths.count) }
+        return (Array(UnsafeRawBufferPointer(start: bytes, count: length)), paths.count)
     }
 
     /// Deletes every item matching `attributes` (secret_service_clear_sync) under our schema,

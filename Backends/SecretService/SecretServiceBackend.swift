@@ -9,7 +9,7 @@ import Foundation
 /// `secret-tool store service S username A` are read back, and ours are visible to them.
 /// Items go to the default collection (alias `default`); no collection is ever created.
 /// Every D-Bus call runs under the vault's deadline and is cancelled when it passes.
-public struct SecretServiceBackend: CredentialBackend {
+public struct SecretServiceBackend: PromptingBackend {
     public static let name = "secret-service"
     public static let priority = 100
     public static let protection = StorageProtection.keyring
@@ -17,11 +17,21 @@ public struct SecretServiceBackend: CredentialBackend {
     private let environment: [String: String]
     private let application: String
     private let timeout: Duration
+    private let promptTimeout: Duration
+    private let promptObserver: PromptObserver?
+    private let promptVariable: String
+    private let includeOtherApps: Bool
+    private let verboseNote: (@Sendable (String) -> Void)?
 
     public init(context: BackendContext) {
         environment = context.environment
         application = context.app.name
         timeout = context.callTimeout
+        promptTimeout = context.promptTimeout
+        promptObserver = context.promptObserver
+        promptVariable = context.app.variable("PROMPT_TIMEOUT")
+        includeOtherApps = context.includeOtherApps
+        verboseNote = context.verboseNote
     }
 
     /// Whether an unlock prompt can be shown: a display, and not an SSH session.
@@ -40,12 +50,10 @@ public struct SecretServiceBackend: CredentialBackend {
 
     public func probe(timeout: Duration) async -> BackendAvailability {
         if let busProblem { return .unavailable(reason: busProblem) }
-        let unlock = canPrompt
         do {
-            switch try await call(timeout: timeout, { try LibSecret.defaultCollectionState(unlock: unlock, $0) }) {
+            switch try await call(timeout: timeout, { try LibSecret.defaultCollectionState($0) }) {
             case .unlocked: return .available
-            case .locked:
-                return .unavailable(reason: unlock ? "keyring is locked and was not unlocked at the prompt" : "keyring is locked")
+            case .locked: return .unavailable(reason: lockedReason, code: .locked)
             case .noDefaultCollection:
                 return .unavailable(reason: "the keyring has no default collection; create one (for example a 'Login' keyring in Seahorse)")
             }
@@ -56,13 +64,64 @@ public struct SecretServiceBackend: CredentialBackend {
         }
     }
 
+    /// Why a locked keyring cannot be used here, and how to unlock it.
+    var lockedReason: String {
+        let how = "unlock it: gnome-keyring unlocks at desktop login, or run `printf '%s' \"$PASSWORD\" | gnome-keyring-daemon --unlock --replace` "
+            + "(the login password); KeePassXC: open KeePassXC and unlock the database"
+        return canPrompt ? "the keyring is locked; \(how)"
+            : "the keyring is locked and no unlock dialog can be shown here (no DISPLAY or WAYLAND_DISPLAY, or an SSH session); \(how)"
+    }
+
+    /// Shows the service's unlock dialog and waits for the person, up to the prompt timeout.
+    /// The call deadline limits the service's answers; it never limits the person.
+    public func unlockByPrompt() async throws {
+        guard canPrompt else { throw CredentialVaultError(.locked, lockedReason) }
+        if let problem = LibSecret.loadProblem { throw CredentialVaultError(.unavailable, problem) }
+        let cancellation = Cancellation()
+        let deadline = RenewableDeadline(promptTimeout)
+        // Ctrl-C (through the observer) or a cancelled task: dismiss the dialog and stop waiting.
+        @Sendable func interrupt() {
+            cancellation.cancel(.interrupted)
+            deadline.expireNow()
+        }
+        promptObserver?.begin("the keyring's unlock dialog", promptTimeout, interrupt)
+        defer { promptObserver?.end() }
+        // At the prompt timeout, or on interruption, the cancellation sends Prompt.Dismiss and
+        // flushes it to the service before the wait ends, so no dialog outlives the run.
+        let outcome: Result<KeyringState, any Error>? = await withTaskCancellationHandler {
+            await runBlocking(until: deadline, onTimeout: { cancellation.cancel(.deadline) }) {
+                Result { try LibSecret.unlockDefaultCollection(cancellation) }
+            }
+        } onCancel: {
+            interrupt()
+        }
+        switch cancellation.reason {
+        case .deadline?:
+            throw CredentialVaultError(.timedOut,
+                "nobody answered the keyring's unlock dialog within \(promptTimeout.formattedSeconds); it was closed and nothing was read or written. "
+                + "Unlock the keyring and try again, or allow more time with \(promptVariable)")
+        case .interrupted?:
+            throw CredentialVaultError(.interrupted, "interrupted while waiting for the keyring's unlock dialog; it was closed and nothing was read or written")
+        case nil: break
+        }
+        switch outcome {
+        case .success(.unlocked)?: return
+        case .success?:
+            throw CredentialVaultError(.cancelled, "the keyring's unlock dialog was cancelled; nothing was read or written. Run the command again to be asked again")
+        case .failure(let failure as LibSecretFailure)?:
+            throw CredentialVaultError(.unavailable, "the keyring could not be unlocked: \(failure.message)", cause: failure)
+        case .failure(let error)?: throw error
+        case nil: throw CredentialVaultError(.timedOut, "the keyring did not answer while unlocking")
+        }
+    }
+
     public func item(for key: CredentialKey) async throws -> CredentialItem? {
         let attributes = ["service": key.service, "username": key.account]
-        // store() keeps one item per key, so the first match is the item.
-        let found = try await searching { try LibSecret.items(matching: attributes, all: false, loadSecrets: true, $0) }
-        guard let first = found.first else { return nil }
+        // Newest first: another program may have stored its own item under the same key.
+        let found = try await searching { try LibSecret.items(matching: attributes, all: true, loadSecrets: true, $0) }
+        guard let first = found.first(where: { $0.secret != nil }) ?? found.first else { return nil }
         guard let secret = first.secret else {
-            throw CredentialVaultError(.unavailable, "the keyring item for \(key) is locked; unlock the keyring (for example with Seahorse) and try again")
+            throw CredentialVaultError(.locked, "the keyring item for \(key) is locked; unlock the keyring (for example with Seahorse) and try again")
         }
         return CredentialItem(
             key: key, label: first.label,
@@ -75,7 +134,11 @@ public struct SecretServiceBackend: CredentialBackend {
     public func secret(for key: CredentialKey) async throws -> SecretBytes? {
         let attributes = ["service": key.service, "username": key.account]
         // An item deleted by another client mid-lookup reads as absent, not as a failure.
-        return try await searching { try LibSecret.lookup(matching: attributes, $0) }.map { SecretBytes($0) }
+        let found = try await searching { try LibSecret.newestSecret(matching: attributes, $0) }
+        if found.matches > 1 {
+            verboseNote?("\(found.matches) keyring items answer \(key) (another program stored its own); the newest was read, and the next write keeps one")
+        }
+        return found.secret.map { SecretBytes($0) }
     }
 
     public func store(_ item: CredentialItem) async throws {
@@ -104,8 +167,13 @@ public struct SecretServiceBackend: CredentialBackend {
         return try await call { try LibSecret.clear(matching: attributes, $0) }
     }
 
+    /// This app's items (`application=<app>`, which credvault writes on every item, the git and
+    /// docker helpers' included), or with ``BackendContext/includeOtherApps`` every item that has
+    /// a `service` and a `username`, whichever program stored it.
     public func summaries(service: String?) async throws -> [CredentialSummary] {
-        let attributes = service.map { ["service": $0] } ?? [:]
+        var matching = service.map { ["service": $0] } ?? [:]
+        if !includeOtherApps { matching["application"] = application }
+        let attributes = matching
         let found = try await searching { try LibSecret.items(matching: attributes, all: true, loadSecrets: false, $0) }
         var seen = Set<CredentialKey>()
         var result: [CredentialSummary] = []
@@ -129,7 +197,7 @@ public struct SecretServiceBackend: CredentialBackend {
             let state: String
             var step: String?
             do {
-                switch try await call({ try LibSecret.defaultCollectionState(unlock: false, $0) }) {
+                switch try await call({ try LibSecret.defaultCollectionState($0) }) {
                 case .unlocked: state = "unlocked"
                 case .locked:
                     state = "locked"
@@ -183,7 +251,7 @@ public struct SecretServiceBackend: CredentialBackend {
                 throw CredentialVaultError(.unavailable,
                     "no Secret Service provider on the session bus; install and start one (gnome-keyring, KeePassXC) or choose another backend", cause: failure)
             case .locked:
-                throw CredentialVaultError(.unavailable, "keyring is locked; unlock it and try again", cause: failure)
+                throw CredentialVaultError(.locked, lockedReason, cause: failure)
             case .noSuchObject, .other:
                 throw CredentialVaultError(.unavailable, "the Secret Service refused the request: \(failure.message)", cause: failure)
             }

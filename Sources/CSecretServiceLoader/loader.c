@@ -36,6 +36,7 @@ CVS_FUNCTIONS(CVS_POINTER, CVS_POINTER_VOID)
     X(cvs_GList *, g_list_append, (cvs_GList *list, void *data), ()) \
     X(cvs_GVariant *, g_dbus_connection_call_sync, (cvs_GDBusConnection *connection, const char *bus_name, const char *object_path, const char *interface_name, const char *method_name, cvs_GVariant *parameters, const void *reply_type, int flags, int timeout_msec, cvs_GCancellable *cancellable, cvs_GError **error), ()) \
     X(cvs_GDBusConnection *, g_dbus_proxy_get_connection, (void *proxy), ()) \
+    X(cvs_gboolean, g_dbus_connection_flush_sync, (cvs_GDBusConnection *connection, cvs_GCancellable *cancellable, cvs_GError **error), ()) \
     X(const char *, g_dbus_proxy_get_name, (void *proxy), ()) \
     X(cvs_GVariant *, g_variant_new, (const char *format, ...), ()) \
     XV(g_variant_get, (cvs_GVariant *value, const char *format, ...), ()) \
@@ -128,6 +129,11 @@ cvs_GQuark cvs_dbus_error_domain(void) { return p_g_dbus_error_quark(); }
 void cvs_object_list_free(cvs_GList *list) { p_g_list_free_full(list, p_g_object_unref); }
 
 cvs_GList *cvs_list_of(void *object) { return p_g_list_append(NULL, object); }
+
+void cvs_flush_connection(void *proxy) {
+    cvs_GError *error = NULL;
+    if (!p_g_dbus_connection_flush_sync(p_g_dbus_proxy_get_connection(proxy), NULL, &error) && error) p_g_error_free(error);
+}
 
 /// The Locked property's reply, filled in by collection_state_ready.
 typedef struct {

@@ -17,6 +17,7 @@ extension BackendRegistry {
         registry.register(FileBackend.self)
         registry.register(MemoryBackend.self)
         registry.register(OpenBaoBackend.self)
+        registry.homeStore = HomeRecordFile()
         return registry
     }
 }

@@ -172,6 +172,7 @@ enum DataKeyStore {
         case .backendItem(let itemKey):
             try await vault.backend.store(CredentialItem(key: itemKey, label: "CredentialVault data key for \(vault.context.app.name)",
                                                          secret: hex.withUnsafeBytes { SecretBytes($0) }))
+            await vault.recordHomeAfterFirstWrite()
         }
         return key
     }

@@ -57,6 +57,7 @@ extension CredentialVault {
         noticeOnce()
         progress?(ProgressEvent(phase: "writing", completed: 0, total: toWrite.count))
         if try await backend.storeAllAtomically(toWrite) {
+            await recordHomeAfterFirstWrite()
             progress?(ProgressEvent(phase: "writing", completed: toWrite.count, total: toWrite.count))
             return toWrite.map(\.key)
         }
@@ -64,6 +65,7 @@ extension CredentialVault {
         for item in toWrite {
             do {
                 try await backend.store(item)
+                if written.isEmpty { await recordHomeAfterFirstWrite() }
                 written.append(item.key)
                 progress?(ProgressEvent(phase: "writing", completed: written.count, total: toWrite.count))
             } catch let error as CredentialVaultError {

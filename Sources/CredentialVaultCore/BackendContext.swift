@@ -14,6 +14,19 @@ public struct BackendContext: Sendable {
     public let callTimeout: Duration
     /// How long a file write waits for another process's lock.
     public let lockTimeout: Duration
+    /// How long a backend waits for a person to answer its service's dialog (an unlock or
+    /// access prompt): `<APP>_PROMPT_TIMEOUT`, `prompt_timeout =`, else 60 s. The call
+    /// deadline (``callTimeout``) limits the service; this one limits the person.
+    public var promptTimeout: Duration = .seconds(60)
+    /// Told when a backend starts and stops waiting for a person (see ``PromptObserver``).
+    public var promptObserver: PromptObserver?
+    /// Whether listing (`list`, `migrate`, `export`) takes every program's items from a store
+    /// that several programs share (the Secret Service), instead of only this app's
+    /// (`application=<app>`). Reading or deleting by exact service and account is never scoped.
+    public var includeOtherApps = false
+    /// Hears what a backend noticed that a person asked to be told with `--verbose` (two
+    /// keyring items answering one key); nil when nobody asked.
+    public var verboseNote: (@Sendable (String) -> Void)?
     /// Asks the person for a passphrase without echo (the CLI's prompt on a terminal), for
     /// backends that must be unlocked; nil when nobody can be asked. Returns the bytes, which
     /// the caller wipes.

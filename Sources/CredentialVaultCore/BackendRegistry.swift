@@ -7,6 +7,8 @@
 /// ```
 public struct BackendRegistry: Sendable {
     private(set) public var backends: [any CredentialBackend.Type] = []
+    /// Where the app's home backend is recorded; without one, every run selects anew.
+    public var homeStore: (any BackendHomeStore)?
 
     public init() {}
 

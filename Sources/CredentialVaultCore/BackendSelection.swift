@@ -10,6 +10,8 @@ public struct BackendSelection: Sendable {
         case configFile(path: String)
         /// By probing the registered backends in priority order.
         case automatic
+        /// The app's recorded home (``BackendHome``), kept in the file at `path`.
+        case home(path: String)
 
         public var description: String {
             switch self {
@@ -17,6 +19,7 @@ public struct BackendSelection: Sendable {
             case .environment(let variable): return "environment variable \(variable)"
             case .configFile(let path): return "config file \(path)"
             case .automatic: return "automatic selection"
+            case .home(let path): return "this app's home, recorded in \(path)"
             }
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 
 /// The façade a Swift program uses: one call chooses a backend, then store, read, delete
 /// and list credentials.
@@ -21,21 +22,60 @@ public final class CredentialVault: Sendable {
     public let backend: any CredentialBackend
     private let notice: @Sendable (BackendSelection) -> Void
     private let noticeGiven = LockedFlag()
+    /// Where the home is recorded once the first write lands; nil when it is already recorded
+    /// or the backend was named explicitly.
+    private let pendingHome: (any BackendHomeStore)?
+    private let homeStore: (any BackendHomeStore)?
+    private let homeRecorded = LockedFlag()
+    private let message: @Sendable (String) -> Void
 
-    /// Chooses a backend from `registry` (see ``VaultSelector/select(surveyed:)``) and opens the vault.
+    /// Chooses a backend from `registry` (see ``VaultSelector/select(surveyed:prompting:)``) and opens the vault.
     public static func open(app: AppProfile, registry: BackendRegistry, options: VaultOptions = VaultOptions()) async throws -> CredentialVault {
         let selector = try VaultSelector(app: app, registry: registry, options: options)
         let (selection, backend) = try await selector.select()
-        return CredentialVault(selection: selection, context: selector.context, backend: backend, notice: options.plaintextFallbackNotice ?? VaultOptions.logFallback(app: app))
+        return CredentialVault(selection: selection, context: selector.context, backend: backend,
+                               notice: options.plaintextFallbackNotice ?? VaultOptions.logFallback(app: app),
+                               homeStore: registry.homeStore, message: options.notice)
     }
 
-    /// Wraps an already chosen backend.
+    /// Wraps an already chosen backend. With `homeStore`, the first write under automatic
+    /// selection records the backend as the app's home; `message` hears warnings that are not
+    /// errors (the default logs them).
     public init(selection: BackendSelection, context: BackendContext, backend: any CredentialBackend,
-                notice: (@Sendable (BackendSelection) -> Void)? = nil) {
+                notice: (@Sendable (BackendSelection) -> Void)? = nil, homeStore: (any BackendHomeStore)? = nil,
+                message: (@Sendable (String) -> Void)? = nil) {
         self.selection = selection
         self.context = context
         self.backend = backend
         self.notice = notice ?? VaultOptions.logFallback(app: context.app)
+        self.homeStore = homeStore
+        self.pendingHome = selection.source == .automatic ? homeStore : nil
+        self.message = message ?? { text in Logger(label: "credvault").warning("\(text)") }
+    }
+
+    /// Records this vault's backend as the app's home (``BackendHome``): later runs use it and
+    /// nothing else. `migrate` calls this for its destination.
+    public func recordAsHome() async throws {
+        guard let homeStore else { return }
+        try homeStore.write(BackendHome.recordedName(for: type(of: backend)), context)
+        guard type(of: backend).protection == .keyring else { return }
+        let stranded = await homeStore.plaintextItemCount(context)
+        if stranded > 0 {
+            let command = context.app.name == "credvault" ? "credvault" : "credvault --app \(context.app.name)"
+            message("\(stranded) credential(s) of this app are still in the plaintext file in \(context.directory) from before the keyring held them; "
+                + "credvault no longer reads them. Move them into the keyring with `\(command) migrate --from file --to \(type(of: backend).name) --delete-source`")
+        }
+    }
+
+    /// After a write under automatic selection: records the home once, warning (not failing)
+    /// when the record cannot be written, since the write itself landed.
+    package func recordHomeAfterFirstWrite() async {
+        guard pendingHome != nil, homeRecorded.setOnce() else { return }
+        do {
+            try await recordAsHome()
+        } catch {
+            message("the credential was stored in \(selection.backend), but that could not be recorded as this app's home: \(error)")
+        }
     }
 
     /// Stores `secret` under `service` and `account`, replacing any earlier one.
@@ -52,6 +92,7 @@ public final class CredentialVault: Sendable {
     public func store(_ item: CredentialItem) async throws {
         if selection.isPlaintextFallback { noticeOnce() }
         try await backend.store(item)
+        await recordHomeAfterFirstWrite()
     }
 
     /// Gives the plaintext-fallback notice if it has not been given in this vault yet.

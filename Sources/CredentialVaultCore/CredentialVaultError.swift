@@ -34,6 +34,11 @@ public struct CredentialVaultError: Error, CustomStringConvertible {
         public static let dataError = Code(65, "data error")
         /// No usable backend, the keyring is locked, or plaintext fallback was refused (exit 69).
         public static let unavailable = Code(69, "unavailable")
+        /// The backend that holds the app's items is locked and could not be unlocked here (exit 69,
+        /// as ``unavailable``): a keyring with no way to show its unlock dialog.
+        public static let locked = Code(69, "locked")
+        /// A person cancelled the keyring's unlock or access dialog (exit 79).
+        public static let cancelled = Code(79, "cancelled")
         /// A bug or an unexpected failure inside CredentialVault (exit 70).
         public static let `internal` = Code(70, "internal error")
         /// A write could not be completed: disk full, read-only file system (exit 73).

@@ -51,6 +51,26 @@ package final class RenewableDeadline: @unchecked Sendable {
         expiry = .now() + interval.seconds
     }
 
+    private var expiredEarly: (@Sendable () -> Void)?
+
+    /// Ends the wait now: the guarded work is abandoned as at a passed deadline.
+    package func expireNow() {
+        lock.lock()
+        expiry = .now()
+        let hook = expiredEarly
+        lock.unlock()
+        hook?()
+    }
+
+    /// Called by ``expireNow()``; called at once when the deadline has already passed.
+    fileprivate func onExpireNow(_ hook: @escaping @Sendable () -> Void) {
+        lock.lock()
+        expiredEarly = hook
+        let passed = expiry <= .now()
+        lock.unlock()
+        if passed { hook() }
+    }
+
     /// Moves the deadline to one interval from now.
     package func renew() {
         let next = DispatchTime.now() + interval.seconds
@@ -99,6 +119,7 @@ package func runBlocking<T: Sendable>(
             }
         }
         watch(deadline.current)
+        deadline.onExpireNow { if resumer.resume(nil) { onTimeout() } }
     }
 }
 

@@ -14,6 +14,8 @@ public struct VaultConfiguration: Sendable, Equatable {
     public var probeTimeout: Duration?
     /// `lock_timeout = SECONDS`: how long a file write waits for another process's lock.
     public var lockTimeout: Duration?
+    /// `prompt_timeout = SECONDS`: how long to wait for a person to answer a keyring's dialog.
+    public var promptTimeout: Duration?
     /// Settings read by other modules: login (`issuer`, `client_id`, …, optionally prefixed
     /// `prod.` or `dev.`) and OpenBao (`openbao_mount`, `openbao_prefix`, `openbao_token_file`); see ``authKeys``.
     public var auth: [String: String] = [:]
@@ -23,7 +25,7 @@ public struct VaultConfiguration: Sendable, Equatable {
     public init() {}
 
     /// The keys this version understands.
-    public static let knownKeys = ["backend", "fallback", "probe_timeout", "lock_timeout"] + authKeys
+    public static let knownKeys = ["backend", "fallback", "probe_timeout", "lock_timeout", "prompt_timeout"] + authKeys
 
     /// The login settings; each may also be written `prod.KEY` or `dev.KEY` for one mode.
     public static let authKeys = ["auth_mode", "mode", "issuer", "client_id", "audience", "scopes",
@@ -79,12 +81,16 @@ public struct VaultConfiguration: Sendable, Equatable {
             case "fallback":
                 guard let policy = PlaintextFallbackPolicy(rawValue: value) else { throw bad("'allow' or 'refuse'") }
                 configuration.plaintextFallback = policy
-            case "probe_timeout", "lock_timeout":
+            case "probe_timeout", "lock_timeout", "prompt_timeout":
                 guard let seconds = Double(value), seconds > 0, seconds <= 600 else {
                     throw bad("a number of seconds between 0 and 600")
                 }
                 let duration = Duration.milliseconds(Int64(seconds * 1000))
-                if key == "probe_timeout" { configuration.probeTimeout = duration } else { configuration.lockTimeout = duration }
+                switch key {
+                case "probe_timeout": configuration.probeTimeout = duration
+                case "lock_timeout": configuration.lockTimeout = duration
+                default: configuration.promptTimeout = duration
+                }
             case _ where Self.isAuthKey(key):
                 guard !value.isEmpty else { throw bad("a value") }
                 try Self.validateAuth(key: key, value: value, bad: bad)

@@ -13,6 +13,16 @@ public struct VaultOptions: Sendable {
     public var plaintextFallback: PlaintextFallbackPolicy?
     /// How a backend that must be unlocked asks for the passphrase (see ``BackendContext/passphrasePrompt``).
     public var passphrasePrompt: (@Sendable (_ prompt: String) throws -> [UInt8]?)?
+    /// Told when a backend waits for a person to answer its service's dialog (see ``PromptObserver``).
+    public var promptObserver: PromptObserver?
+    /// Warnings for people that are not errors (items stranded in the plaintext file). The
+    /// default logs them with swift-log; the CLI prints them to stderr.
+    public var notice: (@Sendable (String) -> Void)?
+    /// List every program's items from a shared keyring, not only this app's (`--all-apps`;
+    /// see ``BackendContext/includeOtherApps``).
+    public var includeOtherApps = false
+    /// Hears backends' notes for `--verbose` (see ``BackendContext/verboseNote``).
+    public var verboseNote: (@Sendable (String) -> Void)?
     /// Probe every backend, not just until one is available (`credvault backends`).
     public var probeEveryBackend = false
     /// Called once, before the first write, when the vault fell back to a plaintext file.

@@ -22,11 +22,16 @@ public struct VaultSelector: Sendable {
         }
         let callTimeout = try options.probeTimeout ?? seconds("PROBE_TIMEOUT") ?? configuration.probeTimeout ?? .seconds(2)
         let lockTimeout = try seconds("LOCK_TIMEOUT") ?? configuration.lockTimeout ?? .seconds(10)
+        let promptTimeout = try seconds("PROMPT_TIMEOUT") ?? configuration.promptTimeout ?? .seconds(60)
         self.registry = registry
         self.options = options
         var context = BackendContext(app: app, environment: environment, directory: directory,
                                      configuration: configuration, callTimeout: callTimeout, lockTimeout: lockTimeout)
         context.passphrasePrompt = options.passphrasePrompt
+        context.promptTimeout = promptTimeout
+        context.promptObserver = options.promptObserver
+        context.includeOtherApps = options.includeOtherApps
+        context.verboseNote = options.verboseNote
         self.context = context
     }
 
@@ -57,13 +62,29 @@ public struct VaultSelector: Sendable {
                 clock.now - start)
     }
 
+    /// The backend recorded as this app's home (see ``BackendHome``), or nil.
+    public func recordedHome() throws -> String? {
+        try registry.homeStore?.read(context)
+    }
+
+    /// Where the home is recorded, or nil when the registry records none.
+    public var homeLocation: String? { registry.homeStore?.location(context) }
+
     /// Chooses and creates the backend.
     ///
+    /// A backend named by option, environment or config file wins; else the recorded home
+    /// (``BackendHome``) is used and nothing else; else the registered backends are probed in
+    /// priority order. A keyring that is there but locked, not answering or whose dialog was
+    /// cancelled is never passed over for another backend: it may hold the app's items.
+    ///
     /// - Throws: ``CredentialVaultError``: `.usage` for an unknown name, `.unavailable` when
-    ///   nothing usable is found or plaintext fallback is refused, `.timedOut` when a named
-    ///   backend does not answer.
-    /// - Parameter surveyed: verdicts already found by ``survey()``; those backends are not probed again.
-    public func select(surveyed: [BackendSelection.Candidate] = []) async throws -> (BackendSelection, any CredentialBackend) {
+    ///   nothing usable is found or plaintext fallback is refused, `.locked`, `.cancelled` or
+    ///   `.timedOut` for a keyring that cannot be used now.
+    /// - Parameters:
+    ///   - surveyed: verdicts already found by ``survey()``; those backends are not probed again.
+    ///   - prompting: whether a locked backend may show its unlock dialog (`backends` and
+    ///     `doctor` only report).
+    public func select(surveyed: [BackendSelection.Candidate] = [], prompting: Bool = true) async throws -> (BackendSelection, any CredentialBackend) {
         let ordered = registry.byPriority
         func availability(of backend: any CredentialBackend) async -> (BackendAvailability, Duration) {
             if let known = surveyed.first(where: { $0.name == type(of: backend).name }), let verdict = known.verdict {
@@ -71,40 +92,94 @@ public struct VaultSelector: Sendable {
             }
             return await probe(backend)
         }
+        /// A locked backend that can show its unlock dialog is unlocked through it.
+        func unlocked(_ backend: any CredentialBackend, _ verdict: BackendAvailability) async throws -> BackendAvailability {
+            guard prompting, verdict.failureCode == .locked, let dialog = backend as? any PromptingBackend else { return verdict }
+            try await dialog.unlockByPrompt()
+            return .available
+        }
+        var candidates = ordered.map { candidate($0, verdict: nil, elapsed: nil) }
+        func record(_ type: any CredentialBackend.Type, _ verdict: BackendAvailability, _ elapsed: Duration) {
+            if let index = candidates.firstIndex(where: { $0.name == type.name }) {
+                candidates[index] = candidate(type, verdict: verdict, elapsed: elapsed)
+            }
+        }
+
         if let requested = requestedBackend() {
             guard let type = registry.backend(named: requested.name) else {
                 throw CredentialVaultError(.usage,
                     "unknown backend '\(requested.name)' (from \(requested.source)); known backends: \(registry.names.joined(separator: ", "))")
             }
             let backend = try type.init(context: context)
-            let (verdict, elapsed) = await availability(of: backend)
-            var candidates = ordered.map { candidate($0, verdict: nil, elapsed: nil) }
-            if let index = candidates.firstIndex(where: { $0.name == type.name }) {
-                candidates[index] = candidate(type, verdict: verdict, elapsed: elapsed)
-            }
-            if case .unavailable(let reason, let code) = verdict {
+            let (found, elapsed) = await availability(of: backend)
+            record(type, found, elapsed)
+            if case .unavailable(let reason, let code) = found, !(prompting && code == .locked && backend is any PromptingBackend) {
                 throw CredentialVaultError(code, "backend '\(type.name)' (from \(requested.source)) is not usable: \(reason)")
             }
+            _ = try await unlocked(backend, found)
             return (BackendSelection(backend: type.name, source: requested.source, candidates: candidates, isPlaintextFallback: false), backend)
         }
 
-        var candidates: [BackendSelection.Candidate] = []
+        if let home = try recordedHome(), let location = homeLocation {
+            let members: [any CredentialBackend.Type]
+            if home == BackendHome.fileStore || registry.backend(named: home).map(BackendHome.isFileStore) == true {
+                members = ordered.filter(BackendHome.isFileStore)
+            } else {
+                members = registry.backend(named: home).map { [$0] } ?? []
+            }
+            guard !members.isEmpty else {
+                throw CredentialVaultError(.configuration,
+                    "\(location) records '\(home)' as the backend holding this app's credentials, but no such backend is registered "
+                    + "(known: \(registry.names.joined(separator: ", "))). Nothing was read or written. Choose one with --backend, or record another home with `\(commandName) migrate --to BACKEND`")
+            }
+            var failures: [(name: String, reason: String, code: CredentialVaultError.Code)] = []
+            for type in members {
+                let backend = try type.init(context: context)
+                let (found, elapsed) = await availability(of: backend)
+                record(type, found, elapsed)
+                let verdict = try await unlocked(backend, found)
+                if verdict.isAvailable {
+                    return (BackendSelection(backend: type.name, source: .home(path: location), candidates: candidates, isPlaintextFallback: false), backend)
+                }
+                if case .unavailable(let reason, let code) = verdict { failures.append((type.name, reason, code)) }
+            }
+            let code = failures.map(\.code).first { $0 != .unavailable } ?? .unavailable
+            throw CredentialVaultError(code,
+                "this app's credentials live in \(home) (recorded in \(location)), which is not usable: "
+                + failures.map { "\($0.name): \($0.reason)" }.joined(separator: "; ")
+                + ". Nothing was read from or written to another backend. Fix it, or move the credentials with `\(commandName) migrate --from \(home) --to BACKEND`")
+        }
+
         var chosen: (any CredentialBackend)?
         for type in ordered {
-            guard type.priority > 0, chosen == nil || options.probeEveryBackend else {
-                candidates.append(candidate(type, verdict: nil, elapsed: nil))
-                continue
-            }
+            guard type.priority > 0, chosen == nil || options.probeEveryBackend else { continue }
             let backend = try type.init(context: context)
-            let (verdict, elapsed) = await availability(of: backend)
-            candidates.append(candidate(type, verdict: verdict, elapsed: elapsed))
-            if verdict.isAvailable, chosen == nil { chosen = backend }
+            let (found, elapsed) = await availability(of: backend)
+            record(type, found, elapsed)
+            guard chosen == nil else { continue }
+            if type.protection == .keyring, case .unavailable(let reason, let code) = found, [.locked, .timedOut, .cancelled].contains(code) {
+                // The keyring is there but cannot be used now; it may hold this app's items, so
+                // no other backend stands in for it.
+                let kept = "Nothing was read from or written to another backend, since the keyring may hold this app's credentials. "
+                    + "To keep them in a file instead, set 'backend = file' in \(context.directory)/config"
+                if code == .locked, prompting, backend is any PromptingBackend {
+                    do {
+                        record(type, try await unlocked(backend, found), elapsed)
+                    } catch let error as CredentialVaultError where error.code == .locked {
+                        throw CredentialVaultError(.locked, "\(type.name): \(error.message). \(kept)", cause: error.cause)
+                    }
+                    chosen = backend
+                    continue
+                }
+                throw CredentialVaultError(code, "\(type.name): \(reason). \(kept)")
+            }
+            if found.isAvailable { chosen = backend }
         }
         guard let backend = chosen else {
             // A precise cause (unsafe modes: 77) beats the generic "unavailable".
             let code = candidates.compactMap { $0.verdict?.failureCode }.first { $0 != .unavailable && $0 != .timedOut } ?? .unavailable
             throw CredentialVaultError(code,
-                "no backend is usable: \(Self.reasons(candidates)). Run `\(context.app.name == "credvault" ? "credvault" : "credvault --app \(context.app.name)") doctor` for next steps")
+                "no backend is usable: \(Self.reasons(candidates)). Run `\(commandName) doctor` for next steps")
         }
         let name = type(of: backend).name
         let isFallback = type(of: backend).protection == .plaintextFile
@@ -116,6 +191,9 @@ public struct VaultSelector: Sendable {
         }
         return (selection, backend)
     }
+
+    /// The program as people type it for this app: `credvault` or `credvault --app NAME`.
+    private var commandName: String { context.app.name == "credvault" ? "credvault" : "credvault --app \(context.app.name)" }
 
     /// Probes every registered backend, in priority order, without choosing one.
     public func survey() async throws -> [BackendSelection.Candidate] {

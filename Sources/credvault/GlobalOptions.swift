@@ -71,6 +71,8 @@ struct GlobalOptions: Sendable {
     var quietFlag = false
     var verboseFlag = false
     var code: String?
+    /// `--all-apps` of `list`, `migrate` and `password export`: every program's keyring items.
+    var includeOtherApps = false
 
     /// `<APP>_LOG_LEVEL` (debug, info, warn, error), as cmdop documents it.
     var logLevel: String? {
@@ -94,11 +96,15 @@ struct GlobalOptions: Sendable {
             options.environment = ProcessInfo.processInfo.environment.merging([try appProfile.variable("MFA_CODE"): code]) { $1 }
         }
         options.probeEveryBackend = probeEveryBackend
+        options.includeOtherApps = includeOtherApps
+        if verbose { options.verboseNote = { Terminal.note($0) } }
         let quiet = self.quiet
         let app = try appProfile
         options.plaintextFallbackNotice = { selection in
             if !quiet { Terminal.warn(VaultOptions.fallbackWarning(for: selection, app: app)) }
         }
+        options.notice = { message in if !quiet { Terminal.warn(message) } }
+        options.promptObserver = PromptWait.observer(quiet: quiet)
         // A password-protected store asks on a terminal when no other unlock source exists.
         if isatty(STDIN_FILENO) == 1 {
             options.passphrasePrompt = { prompt in Terminal.promptWithoutEcho(prompt) }

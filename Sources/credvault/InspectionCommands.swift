@@ -13,7 +13,7 @@ struct Survey {
         let candidates = try await selector.survey()
         let selection: Result<BackendSelection, CredentialVaultError>
         do {
-            selection = .success(try await selector.select(surveyed: candidates).0)
+            selection = .success(try await selector.select(surveyed: candidates, prompting: false).0)
         } catch let error as CredentialVaultError {
             selection = .failure(error)
         }
@@ -21,6 +21,28 @@ struct Survey {
     }
 
     var selectedName: String? { try? selection.get().backend }
+
+    /// The recorded home (``BackendHome``), its file, or why it cannot be read.
+    var home: (name: String?, location: String, problem: String?) {
+        let location = selector.homeLocation ?? "(not recorded)"
+        do { return (try selector.recordedHome(), location, nil) } catch let error as CredentialVaultError {
+            return (nil, location, error.message)
+        } catch { return (nil, location, "\(error)") }
+    }
+
+    func homeJSON() -> JSONValue {
+        let home = self.home
+        var fields: [String: JSONValue] = ["record": .string(home.location), "backend": home.name.map(JSONValue.string) ?? .null]
+        if let problem = home.problem { fields["error"] = .string(problem) }
+        return .object(fields)
+    }
+
+    var homeLine: String {
+        let home = self.home
+        if let problem = home.problem { return "home: unreadable: \(problem)\n" }
+        guard let name = home.name else { return "home: not recorded yet (the first write records the backend it used, in \(home.location))\n" }
+        return "home: \(name) (recorded in \(home.location); change it with `migrate`)\n"
+    }
 
     func candidatesJSON() -> JSONValue {
         .array(candidates.map { candidate in
@@ -87,11 +109,11 @@ struct BackendsCommand: AsyncParsableCommand {
                 server = await OpenBaoBackend(context: context).diagnostics()
             }
             if options.json {
-                var document: [String: JSONValue] = ["backends": survey.candidatesJSON(), "selection": survey.selectionJSON()]
+                var document: [String: JSONValue] = ["backends": survey.candidatesJSON(), "selection": survey.selectionJSON(), "home": survey.homeJSON()]
                 if !server.isEmpty { document["openbao"] = .object(Dictionary(uniqueKeysWithValues: server.map { ($0.name, .string($0.value)) })) }
                 Terminal.write(JSONValue.object(document).serialized() + "\n")
             } else {
-                Terminal.write(survey.candidatesTable() + server.map { "\($0.name): \($0.value)\n" }.joined())
+                Terminal.write(survey.candidatesTable() + survey.homeLine + server.map { "\($0.name): \($0.value)\n" }.joined())
             }
             if case .failure(let error) = survey.selection { throw ExitCode(error.code.exitStatus) }
         }
@@ -129,13 +151,25 @@ struct DoctorCommand: AsyncParsableCommand {
                     facts.append(Diagnostic("backend.\(candidate.name)", "unavailable: \(reason)", nextStep: nextStep(for: candidate.name, reason: reason)))
                 }
             }
+            let home = survey.home
+            facts.append(Diagnostic("home", home.problem.map { "unreadable: \($0)" } ?? home.name.map { "\($0) (recorded in \(home.location))" }
+                                    ?? "not recorded yet (the first write records it in \(home.location))",
+                                    nextStep: home.problem.map { _ in "remove \(home.location) and record the home again with `\(options.commandName) migrate --to BACKEND`" }))
+            if let name = home.name, let type = survey.selector.registry.backend(named: name), type.protection == .keyring,
+               let store = survey.selector.registry.homeStore {
+                let stranded = await store.plaintextItemCount(context)
+                if stranded > 0 {
+                    facts.append(Diagnostic("home.stranded_plaintext_items", "\(stranded) item(s) in \(context.directory)/credentials.json, not read while the home is \(name)",
+                                            nextStep: "move them: \(options.commandName) migrate --from file --to \(name) --delete-source"))
+                }
+            }
             if case .success(let selection) = survey.selection, selection.isPlaintextFallback {
                 facts.append(Diagnostic("selection", "plaintext file fallback",
                     nextStep: "secrets are protected only by file modes; unlock or start a keyring, or set \(context.app.variable("NO_PLAINTEXT_FALLBACK"))=1 to refuse"))
             }
             if options.json {
                 Terminal.write(JSONValue.object([
-                    "backends": survey.candidatesJSON(), "selection": survey.selectionJSON(),
+                    "backends": survey.candidatesJSON(), "selection": survey.selectionJSON(), "home": survey.homeJSON(),
                     "checks": .array(facts.map { fact in
                         var fields: [String: JSONValue] = ["name": .string(fact.name), "value": .string(fact.value)]
                         if let step = fact.nextStep { fields["next_step"] = .string(step) }
@@ -143,7 +177,7 @@ struct DoctorCommand: AsyncParsableCommand {
                     }),
                 ]).serialized() + "\n")
             } else {
-                var text = survey.candidatesTable() + "\n"
+                var text = survey.candidatesTable() + survey.homeLine + "\n"
                 text += Table.render(facts.map { [$0.name, $0.value] })
                 let steps = facts.compactMap { fact in fact.nextStep.map { "- \(fact.name): \($0)" } }
                 text += steps.isEmpty ? "\nno problems found\n" : "\nnext steps:\n" + steps.joined(separator: "\n") + "\n"

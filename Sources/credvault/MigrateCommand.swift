@@ -15,8 +15,12 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(help: "When an item exists in the destination: fail (the default, before writing anything), skip, or overwrite.")
     var onConflict: ConflictPolicy = .fail
     @Flag(help: "Delete the copied items from the source after they were read back from the destination.") var deleteSource = false
+    @Flag(help: "Include every program's items from a shared keyring (Python keyring's, secret-tool's…), not only this app's.")
+    var allApps = false
 
     func run() async throws {
+        var options = self.options
+        options.includeOtherApps = allApps
         try await Terminal.run(options) {
             var sourceOptions = try options.vaultOptions(); sourceOptions.backend = from
             var destinationOptions = try options.vaultOptions(); destinationOptions.backend = to
@@ -26,9 +30,11 @@ struct MigrateCommand: AsyncParsableCommand {
                 try await destination.migrate(from: source, services: services, policy: onConflict,
                                               dryRun: dryRun, deleteSource: deleteSource, progress: line?.handler("Migrating"))
             }
+            // The destination becomes the app's home: later runs use it and nothing else.
+            if !dryRun { try await destination.recordAsHome() }
             if options.json {
                 Terminal.write(JSONValue.object([
-                    "from": .string(from), "to": .string(to), "dry_run": .bool(dryRun),
+                    "from": .string(from), "to": .string(to), "dry_run": .bool(dryRun), "home": .string(dryRun ? "unchanged" : to),
                     "additions": .array(report.plan.additions.map { .string($0.description) }),
                     "conflicts": .array(report.plan.conflicts.map { .string($0.description) }),
                     "written": .number(Double(report.written.count)), "verified": .number(Double(report.verified.count)),
@@ -42,7 +48,7 @@ struct MigrateCommand: AsyncParsableCommand {
                 Terminal.write(text)
             } else {
                 Terminal.write("Copied \(report.written.count) item(s) from \(from) to \(to); \(report.verified.count) read back and verified"
-                    + (deleteSource ? "; \(report.deletedFromSource.count) deleted from \(from)" : "") + ".\n")
+                    + (deleteSource ? "; \(report.deletedFromSource.count) deleted from \(from)" : "") + ". \(to) is now this app's home.\n")
             }
         }
     }

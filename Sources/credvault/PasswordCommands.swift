@@ -53,8 +53,12 @@ struct ExportCommand: AsyncParsableCommand {
     var kdf: KDFProfile = .moderate
     @Flag(help: "Replace an existing --out file.")
     var force = false
+    @Flag(help: "Include every program's items from a shared keyring (Python keyring's, secret-tool's…), not only this app's.")
+    var allApps = false
 
     func run() async throws {
+        var options = self.options
+        options.includeOtherApps = allApps
         try await Terminal.run(options) {
             disableCoreDumps()
             if out == nil, Terminal.stdoutIsTerminal {

@@ -45,7 +45,9 @@ struct SecretServiceCLITests {
             let get = try cli.run("get", "tool.example", "bob")
             #expect(get.status == 0, "\(get.stderr)")
             #expect(get.stdoutText == "from secret-tool")
-            let list = try JSONParser.parse(try cli.run("list", "--json", "tool.example").stdout)
+            // Another program's item: listed only when asked for with --all-apps.
+            #expect(try JSONParser.parse(try cli.run("list", "--json", "tool.example").stdout)["items"]?.arrayValue?.isEmpty == true)
+            let list = try JSONParser.parse(try cli.run("list", "--json", "--all-apps", "tool.example").stdout)
             #expect(list["backend"]?.stringValue == "secret-service")
             #expect(list["items"]?.arrayValue?.first?["label"]?.stringValue == "Tool item")
             // Overwriting it through credvault leaves one item, visible to secret-tool.
@@ -83,30 +85,32 @@ struct SecretServiceCLITests {
         }
     }
 
-    @Test("a locked collection with no display falls back to the file quickly, or exits 69 when refused")
+    @Test("a locked collection with no display is never replaced by the file: exit 69 quickly; 'backend = file' is the explicit way out")
     func lockedCollection() throws {
         try withKeyring { harness, cli in
             try harness.lockDefaultCollection()
             let start = Date()
             let set = try cli.run("set", "locked.example", "eve", input: "secret")
             let elapsed = Date().timeIntervalSince(start)
-            #expect(set.status == 0, "\(set.stderr)")
+            #expect(set.status == 69, "\(set.stderr)")
             #expect(elapsed < 3, "selection took \(elapsed) s")
-            #expect(set.stderr.contains("secret-service: keyring is locked"), "\(set.stderr)")
-            #expect(FileManager.default.fileExists(atPath: harness.root.path + "/vault/credentials.json"))
-
-            let refused = try cli.run(["get", "locked.example", "eve"], extra: ["CREDVAULT_NO_PLAINTEXT_FALLBACK": "1"])
-            #expect(refused.status == 69)
-            #expect(refused.stderr.contains("plaintext fallback is refused"))
-            #expect(refused.stderr.contains("keyring is locked"))
+            #expect(set.stderr.contains("the keyring is locked"), "\(set.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: harness.root.path + "/vault/credentials.json"), "a locked keyring must not become the plaintext file")
+            #expect(!FileManager.default.fileExists(atPath: harness.root.path + "/vault/home"), "a refused write records no home")
 
             let explicit = try cli.run("--backend", "secret-service", "get", "locked.example", "eve")
             #expect(explicit.status == 69)
-            #expect(explicit.stderr.contains("keyring is locked"))
+            #expect(explicit.stderr.contains("the keyring is locked"))
+
+            // The person's explicit choice: the app's credentials live in the file.
+            try FileManager.default.createDirectory(atPath: harness.root.path + "/vault", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try "backend = file\n".write(toFile: harness.root.path + "/vault/config", atomically: true, encoding: .utf8)
+            #expect(try cli.run("set", "locked.example", "eve", input: "secret").status == 0)
+            #expect(try cli.run("get", "locked.example", "eve").stdoutText == "secret")
         }
     }
 
-    @Test("a stopped (SIGSTOP) daemon does not hang the CLI")
+    @Test("a stopped (SIGSTOP) daemon does not hang the CLI and is never replaced by the file")
     func stoppedDaemon() throws {
         try withKeyring { harness, cli in
             #expect(try cli.run("set", "before.stop", "a", input: "x").status == 0)
@@ -115,17 +119,17 @@ struct SecretServiceCLITests {
             let timeouts = ["CREDVAULT_PROBE_TIMEOUT": "1"]
             var start = Date()
             let automatic = try cli.run(["get", "before.stop", "a"], extra: timeouts, timeout: 20)
-            #expect(Date().timeIntervalSince(start) < 5, "automatic selection must give up at the deadline")
-            #expect(automatic.status == 1, "falls back to the (empty) file backend: \(automatic.stderr)")
+            #expect(Date().timeIntervalSince(start) < 5, "selection must give up at the deadline")
+            #expect(automatic.status == 75, "the home (the keyring) does not answer: \(automatic.stderr)")
+            #expect(automatic.stderr.contains("did not answer within 1 s"), "\(automatic.stderr)")
+            #expect(automatic.stderr.contains("Nothing was read from or written to another backend"), "\(automatic.stderr)")
 
             start = Date()
             let explicit = try cli.run(["--backend", "secret-service", "get", "before.stop", "a"], extra: timeouts, timeout: 20)
             #expect(Date().timeIntervalSince(start) < 5)
             #expect(explicit.status == 75, "\(explicit.stderr)")
             #expect(explicit.stderr.contains("did not answer within 1 s"))
-
-            let refused = try cli.run(["get", "before.stop", "a"], extra: timeouts.merging(["CREDVAULT_NO_PLAINTEXT_FALLBACK": "1"]) { $1 }, timeout: 20)
-            #expect(refused.status == 69)
+            #expect(!FileManager.default.fileExists(atPath: harness.root.path + "/vault/credentials.json"))
         }
     }
 

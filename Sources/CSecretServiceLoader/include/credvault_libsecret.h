@@ -98,7 +98,7 @@ int cvs_load(const char **problem);
     X(cvs_gboolean, secret_item_delete_sync, (cvs_SecretItem *item, cvs_GCancellable *cancellable, cvs_GError **error), (item, cancellable, error)) \
     X(cvs_gboolean, secret_service_search_for_dbus_paths_sync, (cvs_SecretService *service, const void *schema, cvs_GHashTable *attributes, cvs_GCancellable *cancellable, char ***unlocked_paths, char ***locked_paths, cvs_GError **error), (service, schema, attributes, cancellable, unlocked_paths, locked_paths, error)) \
     X(cvs_SecretItem *, secret_item_new_for_dbus_path_sync, (cvs_SecretService *service, const char *path, int flags, cvs_GCancellable *cancellable, cvs_GError **error), (service, path, flags, cancellable, error)) \
-    X(cvs_SecretValue *, secret_service_lookup_sync, (cvs_SecretService *service, const void *schema, cvs_GHashTable *attributes, cvs_GCancellable *cancellable, cvs_GError **error), (service, schema, attributes, cancellable, error)) \
+    X(cvs_SecretValue *, secret_service_get_secret_for_dbus_path_sync, (cvs_SecretService *service, const char *path, cvs_GCancellable *cancellable, cvs_GError **error), (service, path, cancellable, error)) \
     X(cvs_gboolean, secret_service_clear_sync, (cvs_SecretService *service, const void *schema, cvs_GHashTable *attributes, cvs_GCancellable *cancellable, cvs_GError **error), (service, schema, attributes, cancellable, error)) \
     X(cvs_GList *, secret_service_search_sync, (cvs_SecretService *service, const void *schema, cvs_GHashTable *attributes, int flags, cvs_GCancellable *cancellable, cvs_GError **error), (service, schema, attributes, flags, cancellable, error)) \
     X(char *, secret_item_get_label, (cvs_SecretItem *item), (item)) \
@@ -144,6 +144,9 @@ cvs_GQuark cvs_dbus_error_domain(void);
 
 /// Frees a list of GObjects (g_list_free_full with g_object_unref).
 void cvs_object_list_free(cvs_GList *list);
+/// Writes out every message queued on `proxy`'s bus connection before returning
+/// (g_dbus_proxy_get_connection, g_dbus_connection_flush_sync); errors are ignored.
+void cvs_flush_connection(void *proxy);
 /// A one-element GList holding `object` (g_list_append); free with g_list_free.
 cvs_GList *cvs_list_of(void *object);
 

@@ -19,7 +19,9 @@ final class KeyringHarness: @unchecked Sendable {
 
     /// Starts a bus and, when `keyring` is true, an unlocked keyring daemon on it. With
     /// `activation` false the bus has no service directories, so nothing can be activated.
-    init(keyring: Bool = true, activation: Bool = true) throws {
+    /// With `display` (an X display such as `:5`), services the bus starts (the daemon, and
+    /// the `gcr-prompter` it starts for its unlock dialog) see that display.
+    init(keyring: Bool = true, activation: Bool = true, display: String? = nil) throws {
         root = try TemporaryDirectory()
         for sub in ["home", "run"] {
             try FileManager.default.createDirectory(atPath: "\(root.path)/\(sub)", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
@@ -57,6 +59,12 @@ final class KeyringHarness: @unchecked Sendable {
             throw HarnessError("dbus-run-session did not start a bus within 5 s")
         }
         address = found
+        if let display {
+            let update = try ProcessRunner.run("/usr/bin/env", ["dbus-update-activation-environment", "DISPLAY=\(display)"],
+                                               environment: environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { $1 },
+                                               timeout: 10)
+            guard update.status == 0 else { throw HarnessError("dbus-update-activation-environment failed: \(update.stderr)") }
+        }
         if keyring { try startKeyring() }
     }
 

@@ -18,15 +18,17 @@ struct ChildProcess: Sendable {
 
     /// Starts `arguments[0]` (searched on PATH) with exactly `environment`. Descriptors
     /// `stdin`, `stdout`, `stderr` become 0, 1, 2. With `newSession` it leads a new session
-    /// and process group (setsid), so the whole group can be signalled.
+    /// and process group (setsid), so the whole group can be signalled. `extra` maps further
+    /// descriptors of this process to the child's numbers (`[pipe: 3]`).
     static func spawn(_ arguments: [String], environment: [String: String], stdin: Int32, stdout: Int32, stderr: Int32,
-                      newSession: Bool = false) throws -> ChildProcess {
+                      newSession: Bool = false, extra: [Int32: Int32] = [:]) throws -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, stdin, 0)
         posix_spawn_file_actions_adddup2(&actions, stdout, 1)
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        for (source, target) in extra { posix_spawn_file_actions_adddup2(&actions, source, target) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -59,6 +61,13 @@ struct ChildProcess: Sendable {
         let null = open("/dev/null", O_RDWR | O_CLOEXEC)
         defer { close(null); close(fds[0]) }
         return (try spawn(arguments, environment: environment, stdin: fds[0], stdout: null, stderr: null), fds[1])
+    }
+
+    /// Whether the child has not exited yet (waitid with WNOWAIT: the exit status stays for ``wait(timeout:)``).
+    var isRunning: Bool {
+        var info = siginfo_t()
+        guard waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 else { return false }
+        return info._sifields._sigchld.si_pid == 0
     }
 
     /// Waits up to `timeout` for the exit status; kills the child with SIGKILL after that and returns nil.

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An X display (Xvfb) for the real dialogs of desktop keyrings, and a person at it
+/// (xdotool): `../shared/notes/desktop-providers.md` has the facts this follows.
+final class VirtualDisplay: @unchecked Sendable {
+    /// `:N`, as Xvfb chose it.
+    let name: String
+    private let server: ChildProcess
+
+    /// Starts Xvfb on a display number it picks itself (`-displayfd`): the number it writes
+    /// is the signal that it is ready for clients.
+    init() throws {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw HarnessError("pipe failed") }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { close(null) }
+        server = try ChildProcess.spawn(["Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "1024x768x24"],
+                                        environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"],
+                                        stdin: null, stdout: null, stderr: null, extra: [fds[1]: 3])
+        close(fds[1])
+        var bytes: [UInt8] = []
+        var byte: UInt8 = 0
+        while read(fds[0], &byte, 1) == 1, byte != UInt8(ascii: "\n") { bytes.append(byte) }
+        close(fds[0])
+        guard let number = Int(String(decoding: bytes, as: UTF8.self)) else {
+            kill(server.pid, SIGKILL)
+            throw HarnessError("Xvfb did not report a display number")
+        }
+        name = ":\(number)"
+    }
+
+    /// Runs xdotool (or xwininfo) against this display.
+    @discardableResult
+    func x(_ tool: String, _ arguments: [String]) throws -> ProcessOutput {
+        try ProcessRunner.run("/usr/bin/env", [tool] + arguments,
+                              environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin", "DISPLAY": name], timeout: 10)
+    }
+
+    /// The windows whose title contains `title` and that are on screen (mapped and viewable).
+    func viewableWindows(_ title: String) throws -> [String] {
+        let ids = try x("xdotool", ["search", "--name", title]).stdoutText.split(separator: "\n").map(String.init)
+        return try ids.filter { try x("xwininfo", ["-id", $0]).stdoutText.contains("Map State: IsViewable") }
+    }
+
+    /// Waits until a window titled `title` is on screen; returns its id.
+    func waitForWindow(_ title: String, timeout: TimeInterval = 20) throws -> String {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let window = try viewableWindows(title).first { return window }
+            usleep(50_000)
+        }
+        throw HarnessError("no window titled '\(title)' appeared on \(name) within \(Int(timeout)) s")
+    }
+
+    /// A person typing `text` and pressing Return (keyboard focus is already on the dialog:
+    /// there is no window manager).
+    func type(_ text: String) throws {
+        try x("xdotool", ["type", "--delay", "40", text])
+        try x("xdotool", ["key", "Return"])
+    }
+
+    /// A person pressing a key (Escape cancels a dialog).
+    func press(_ key: String) throws { try x("xdotool", ["key", key]) }
+
+    func shutdown() {
+        kill(server.pid, SIGTERM)
+        if server.wait(timeout: 5) == nil { kill(server.pid, SIGKILL) }
+    }
+
+    deinit { shutdown() }
+}
+
+/// A `credvault` run in the background, for tests that act while it waits.
+struct BackgroundRun {
+    let child: ChildProcess
+    private let collector: OutputCollector
+
+    init(_ cli: CLI, _ arguments: [String], input: [UInt8] = [], extra: [String: String] = [:]) throws {
+        var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+        guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw HarnessError("pipe failed") }
+        for fd in inPipe + outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        child = try ChildProcess.spawn([CLI.executable] + cli.appArguments + arguments, environment: cli.environment.merging(extra) { $1 },
+                                       stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1])
+        close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
+        collector = OutputCollector(stdout: outPipe[0], stderr: errPipe[0])
+        input.withUnsafeBytes { _ = write(inPipe[1], $0.baseAddress, $0.count) }
+        close(inPipe[1])
+    }
+
+    /// Waits for the exit (killing it after `timeout`, status -1) and returns its output.
+    func finish(timeout: TimeInterval = 90) -> ProcessOutput {
+        let status = child.wait(timeout: timeout)
+        let (out, err) = collector.finish()
+        return ProcessOutput(status: status ?? -1, stdout: out, stderr: err)
+    }
+}
