@@ -10,6 +10,8 @@ struct LibSecretFailure: Error, CustomStringConvertible {
     enum Kind { case cancelled, serviceUnknown, locked, noSuchObject, other }
     let kind: Kind
     let message: String
+    /// For `.locked`: the items that must be unlocked (through the service's dialog) first.
+    var lockedPaths: [String] = []
     var description: String { message }
 
     /// Copies and frees `error` (g_error_free).
@@ -145,6 +147,27 @@ enum LibSecret {
         }
     }
 
+    /// Unlocks `paths` (items that need the person's confirmation, as KeePassXC's access
+    /// dialog asks) through the service's dialog and waits for the person
+    /// (secret_service_unlock_dbus_paths_sync). Cancelling `cancellation` dismisses the dialog
+    /// as for ``unlockDefaultCollection(_:)``. Returns `.locked` when it was dismissed.
+    static func unlockItems(_ paths: [String], _ cancellation: Cancellation) throws -> KeyringState {
+        let service = try service(cancellation)
+        defer { unrefObject(service) }
+        var error: UnsafeMutablePointer<cvs_GError>?
+        var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+        cancellation.prompting(on: service)
+        let duplicates = paths.map { strdup($0) }
+        defer { duplicates.forEach { free($0) } }
+        var vector: [UnsafePointer<CChar>?] = duplicates.map { UnsafePointer($0) } + [nil]
+        let count = vector.withUnsafeMutableBufferPointer { buffer in
+            cvs_secret_service_unlock_dbus_paths_sync(service, buffer.baseAddress, cancellation.pointer, &unlocked, &error)
+        }
+        cvs_g_strfreev(unlocked)
+        if let error { throw LibSecretFailure(consuming: error) }
+        return count >= paths.count ? .unlocked : .locked
+    }
+
     /// Unlocks the default collection through the service's dialog and waits for the person
     /// (secret_collection_for_alias_sync, then secret_service_unlock_sync, which calls
     /// Prompt.Prompt and waits for Prompt.Completed). Cancelling `cancellation` makes libsecret
@@ -169,19 +192,19 @@ enum LibSecret {
         return count > 0 ? .unlocked : .locked
     }
 
-    /// Creates or replaces the item with exactly `attributes` in the default collection
-    /// (secret_collection_for_alias_sync, secret_item_create_sync with REPLACE), then deletes
-    /// any other item with the same `service` and `username` (secret_service_search_sync,
-    /// secret_item_delete_sync), so one key never has two items.
+    /// Stores the item with exactly `attributes`. When items with the same `service` and
+    /// `username` exist (any schema, any program), the first one is updated in place
+    /// (secret_item_set_secret_sync, secret_item_set_label_sync, secret_item_set_attributes_sync)
+    /// and the others are deleted (secret_item_delete_sync), so one key never has two items;
+    /// else a new item is created in the default collection (secret_collection_for_alias_sync,
+    /// secret_item_create_sync). Updating in place is what KeePassXC accepts from a new client
+    /// without its access dialog (a CreateItem that replaces opens it).
     static func store(attributes: [String: String], label: String, secret: [UInt8], contentType: String,
                       _ cancellation: Cancellation) throws {
         let service = try service(cancellation)
         defer { unrefObject(service) }
+        cancellation.answered()
         var error: UnsafeMutablePointer<cvs_GError>?
-        guard let collection = cvs_secret_collection_for_alias_sync(service, "default", Int32(CVS_SECRET_COLLECTION_NONE), cancellation.pointer, &error) else {
-            throw error.map { LibSecretFailure(consuming: $0) } ?? LibSecretFailure(kind: .noSuchObject, message: "the keyring has no default collection")
-        }
-        defer { unrefObject(collection) }
         let table = makeTable(attributes)
         defer { cvs_g_hash_table_unref(table) }
         // secret_value_new copies the bytes.
@@ -194,26 +217,87 @@ enum LibSecret {
         }
         padded.withUnsafeMutableBytes { explicit_bzero($0.baseAddress!, $0.count) }
         defer { cvs_secret_value_unref(UnsafeMutableRawPointer(value)) }
-        guard let item = cvs_secret_item_create_sync(collection, nil, table, label, value, Int32(CVS_SECRET_ITEM_CREATE_REPLACE), cancellation.pointer, &error) else {
+
+        let (unlockedPaths, lockedPaths) = try searchPaths(service, ["service": attributes["service"]!, "username": attributes["username"]!], cancellation)
+        if !lockedPaths.isEmpty && unlockedPaths.isEmpty {
+            throw LibSecretFailure(kind: .locked, message: "the keyring item to replace is locked", paths: lockedPaths)
+        }
+        if let existing = unlockedPaths.first {
+            guard let item = cvs_secret_item_new_for_dbus_path_sync(service, existing, Int32(CVS_SECRET_ITEM_NONE), cancellation.pointer, &error) else {
+                throw failure(error)
+            }
+            defer { unrefObject(item) }
+            cancellation.answered()
+            guard cvs_secret_item_set_secret_sync(item, value, cancellation.pointer, &error) != 0 else { throw failure(error) }
+            cancellation.answered()
+            guard cvs_secret_item_set_label_sync(item, label, cancellation.pointer, &error) != 0 else { throw failure(error) }
+            cancellation.answered()
+            guard cvs_secret_item_set_attributes_sync(item, nil, table, cancellation.pointer, &error) != 0 else { throw failure(error) }
+            cancellation.answered()
+        } else {
+            guard let collection = cvs_secret_collection_for_alias_sync(service, "default", Int32(CVS_SECRET_COLLECTION_NONE), cancellation.pointer, &error) else {
+                throw error.map { LibSecretFailure(consuming: $0) } ?? LibSecretFailure(kind: .noSuchObject, message: "the keyring has no default collection")
+            }
+            defer { unrefObject(collection) }
+            cancellation.answered()
+            guard let item = cvs_secret_item_create_sync(collection, nil, table, label, value, Int32(CVS_SECRET_ITEM_NONE), cancellation.pointer, &error) else {
+                throw failure(error)
+            }
+            unrefObject(item)
+            cancellation.answered()
+        }
+        for other in unlockedPaths.dropFirst() {
+            guard let item = cvs_secret_item_new_for_dbus_path_sync(service, other, Int32(CVS_SECRET_ITEM_NONE), cancellation.pointer, &error) else {
+                let failure = failure(error)
+                if failure.kind == .noSuchObject { continue } // another client deleted it meanwhile
+                throw failure
+            }
+            defer { unrefObject(item) }
+            if cvs_secret_item_delete_sync(item, cancellation.pointer, &error) == 0 { throw failure(error) }
+            cancellation.answered()
+        }
+    }
+
+    /// The object paths of the items matching `attributes` (any schema), unlocked and locked
+    /// (secret_service_search_for_dbus_paths_sync).
+    private static func searchPaths(_ service: ServicePointer, _ attributes: [String: String],
+                                    _ cancellation: Cancellation) throws -> (unlocked: [String], locked: [String]) {
+        let table = makeTable(attributes)
+        defer { cvs_g_hash_table_unref(table) }
+        var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+        var locked: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+        var error: UnsafeMutablePointer<cvs_GError>?
+        guard cvs_secret_service_search_for_dbus_paths_sync(service, nil, table, cancellation.pointer, &unlocked, &locked, &error) != 0 else {
             throw failure(error)
         }
-        defer { unrefObject(item) }
+        defer { cvs_g_strfreev(unlocked); cvs_g_strfreev(locked) }
         cancellation.answered()
-        let newPath = String(cString: cvs_g_dbus_proxy_get_object_path(UnsafeMutableRawPointer(item)))
-        let others = try search(service, ["service": attributes["service"]!, "username": attributes["username"]!], all: true, loadSecrets: false, cancellation)
-        defer { cvs_object_list_free(others) }
-        var node = others
+        return (strings(unlocked), strings(locked))
+    }
+
+    /// Every item of the default collection, read from its Items property, not from a search:
+    /// KeePassXC answers a search with no attributes with nothing (secret_collection_for_alias_sync
+    /// with SECRET_COLLECTION_LOAD_ITEMS, secret_collection_get_items).
+    static func collectionItems(_ cancellation: Cancellation) throws -> [KeyringItem] {
+        let service = try service(cancellation)
+        defer { unrefObject(service) }
+        cancellation.answered()
+        var error: UnsafeMutablePointer<cvs_GError>?
+        guard let collection = cvs_secret_collection_for_alias_sync(service, "default", Int32(CVS_SECRET_COLLECTION_LOAD_ITEMS), cancellation.pointer, &error) else {
+            if let error { throw LibSecretFailure(consuming: error) }
+            return []
+        }
+        defer { unrefObject(collection) }
+        cancellation.answered()
+        let list = cvs_secret_collection_get_items(collection)
+        defer { cvs_object_list_free(list) }
+        var result: [KeyringItem] = []
+        var node = list
         while let current = node {
-            if let pointer = current.pointee.data {
-                let other = OpaquePointer(pointer)
-                let otherPath = String(cString: cvs_g_dbus_proxy_get_object_path(pointer))
-                if otherPath != newPath {
-                    if cvs_secret_item_delete_sync(other, cancellation.pointer, &error) == 0 { throw failure(error) }
-                    cancellation.answered()
-                }
-            }
+            if let pointer = current.pointee.data { result.append(read(OpaquePointer(pointer))) }
             node = current.pointee.next
         }
+        return result.sorted { $0.modified > $1.modified }
     }
 
     /// The items matching `attributes` (any schema), newest first, with their secrets when
@@ -301,19 +385,10 @@ enum LibSecret {
         let service = try service(cancellation)
         defer { unrefObject(service) }
         cancellation.answered()
-        let table = makeTable(attributes)
-        defer { cvs_g_hash_table_unref(table) }
-        var unlocked: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
-        var locked: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?
+        let (paths, locked) = try searchPaths(service, attributes, cancellation)
         var error: UnsafeMutablePointer<cvs_GError>?
-        guard cvs_secret_service_search_for_dbus_paths_sync(service, nil, table, cancellation.pointer, &unlocked, &locked, &error) != 0 else {
-            throw failure(error)
-        }
-        defer { cvs_g_strfreev(unlocked); cvs_g_strfreev(locked) }
-        cancellation.answered()
-        let paths = strings(unlocked)
         guard var chosen = paths.first else {
-            if !strings(locked).isEmpty { throw LibSecretFailure(kind: .locked, message: "the matching keyring item is locked") }
+            if !locked.isEmpty { throw LibSecretFailure(kind: .locked, message: "the matching keyring item is locked", paths: locked) }
             return (nil, 0)
         }
         if paths.count > 1 {
@@ -345,17 +420,36 @@ enum LibSecret {
         return (Array(UnsafeRawBufferPointer(start: bytes, count: length)), paths.count)
     }
 
-    /// Deletes every item matching `attributes` (secret_service_clear_sync) under our schema,
-    /// or under none (`anySchema`: the attributes alone decide); returns whether any was.
-    static func clear(matching attributes: [String: String], anySchema: Bool = false, _ cancellation: Cancellation) throws -> Bool {
+    /// Deletes every item matching `attributes` (any schema; secret_item_delete_sync on each
+    /// path secret_service_search_for_dbus_paths_sync found) and returns how many there were.
+    /// Matches that are all locked for this client are not "none": `.locked` with their paths.
+    static func delete(matching attributes: [String: String], _ cancellation: Cancellation) throws -> Int {
         let service = try service(cancellation)
         defer { unrefObject(service) }
-        let table = makeTable(attributes)
-        defer { cvs_g_hash_table_unref(table) }
+        cancellation.answered()
+        let (unlocked, locked) = try searchPaths(service, attributes, cancellation)
+        if unlocked.isEmpty && !locked.isEmpty {
+            throw LibSecretFailure(kind: .locked, message: "the keyring item to delete is locked", paths: locked)
+        }
+        var deleted = 0
         var error: UnsafeMutablePointer<cvs_GError>?
-        let removed = cvs_secret_service_clear_sync(service, anySchema ? nil : cvs_schema(), table, cancellation.pointer, &error)
-        if let error { throw LibSecretFailure(consuming: error) }
-        return removed != 0
+        for path in unlocked {
+            guard let item = cvs_secret_item_new_for_dbus_path_sync(service, path, Int32(CVS_SECRET_ITEM_NONE), cancellation.pointer, &error) else {
+                let failure = failure(error)
+                if failure.kind == .noSuchObject { continue } // another client deleted it meanwhile
+                throw failure
+            }
+            defer { unrefObject(item) }
+            cancellation.answered()
+            if cvs_secret_item_delete_sync(item, cancellation.pointer, &error) == 0 {
+                let failure = failure(error)
+                if failure.kind == .noSuchObject { continue }
+                throw failure
+            }
+            cancellation.answered()
+            deleted += 1
+        }
+        return deleted
     }
 
     // MARK: - Helpers
@@ -418,7 +512,7 @@ enum LibSecret {
 }
 
 extension LibSecretFailure {
-    init(kind: Kind, message: String) { self.kind = kind; self.message = message }
+    init(kind: Kind, message: String, paths: [String] = []) { self.kind = kind; self.message = message; self.lockedPaths = paths }
 }
 
 /// Releases a GObject (g_object_unref).

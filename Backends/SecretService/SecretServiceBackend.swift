@@ -75,7 +75,33 @@ public struct SecretServiceBackend: PromptingBackend {
     /// Shows the service's unlock dialog and waits for the person, up to the prompt timeout.
     /// The call deadline limits the service's answers; it never limits the person.
     public func unlockByPrompt() async throws {
-        guard canPrompt else { throw CredentialVaultError(.locked, lockedReason) }
+        try await askThroughDialog("the keyring's unlock dialog", unlessPossible: lockedReason) { try LibSecret.unlockDefaultCollection($0) }
+    }
+
+    /// Runs `work`; when it meets items this client may not read yet (KeePassXC asks the person
+    /// to confirm each program's first access to an item), shows the service's access dialog
+    /// for them and runs `work` once more.
+    private func withItemAccess<T: Sendable>(_ work: @escaping @Sendable (Cancellation) throws -> T) async throws -> T {
+        do {
+            return try await searching(work)
+        } catch let error as CredentialVaultError where error.code == .locked {
+            guard let paths = (error.cause as? LibSecretFailure)?.lockedPaths, !paths.isEmpty else { throw error }
+            try await askThroughDialog("the keyring's access dialog",
+                                       unlessPossible: "the keyring asks to confirm access to this item in a dialog, which cannot be shown here "
+                                        + "(no DISPLAY or WAYLAND_DISPLAY, or an SSH session); allow it from the desktop, or in KeePassXC turn off "
+                                        + "'Confirm when passwords are retrieved by clients' (Settings > Secret Service Integration)") {
+                try LibSecret.unlockItems(paths, $0)
+            }
+            return try await searching(work)
+        }
+    }
+
+    /// Shows a dialog of the service (`dialog` runs the libsecret call that shows it) and waits
+    /// for the person up to the prompt timeout; Ctrl-C (through the observer), a cancelled task
+    /// or the timeout dismisses it. `unlessPossible` is the refusal where no dialog can be shown.
+    private func askThroughDialog(_ what: String, unlessPossible: String,
+                                  _ dialog: @escaping @Sendable (Cancellation) throws -> KeyringState) async throws {
+        guard canPrompt else { throw CredentialVaultError(.locked, unlessPossible) }
         if let problem = LibSecret.loadProblem { throw CredentialVaultError(.unavailable, problem) }
         let cancellation = Cancellation()
         let deadline = RenewableDeadline(promptTimeout)
@@ -84,13 +110,13 @@ public struct SecretServiceBackend: PromptingBackend {
             cancellation.cancel(.interrupted)
             deadline.expireNow()
         }
-        promptObserver?.begin("the keyring's unlock dialog", promptTimeout, interrupt)
+        promptObserver?.begin(what, promptTimeout, interrupt)
         defer { promptObserver?.end() }
         // At the prompt timeout, or on interruption, the cancellation sends Prompt.Dismiss and
         // flushes it to the service before the wait ends, so no dialog outlives the run.
         let outcome: Result<KeyringState, any Error>? = await withTaskCancellationHandler {
             await runBlocking(until: deadline, onTimeout: { cancellation.cancel(.deadline) }) {
-                Result { try LibSecret.unlockDefaultCollection(cancellation) }
+                Result { try dialog(cancellation) }
             }
         } onCancel: {
             interrupt()
@@ -98,20 +124,20 @@ public struct SecretServiceBackend: PromptingBackend {
         switch cancellation.reason {
         case .deadline?:
             throw CredentialVaultError(.timedOut,
-                "nobody answered the keyring's unlock dialog within \(promptTimeout.formattedSeconds); it was closed and nothing was read or written. "
-                + "Unlock the keyring and try again, or allow more time with \(promptVariable)")
+                "nobody answered \(what) within \(promptTimeout.formattedSeconds); it was closed and nothing was read or written. "
+                + "Answer it sooner, or allow more time with \(promptVariable)")
         case .interrupted?:
-            throw CredentialVaultError(.interrupted, "interrupted while waiting for the keyring's unlock dialog; it was closed and nothing was read or written")
+            throw CredentialVaultError(.interrupted, "interrupted while waiting for \(what); it was closed and nothing was read or written")
         case nil: break
         }
         switch outcome {
         case .success(.unlocked)?: return
         case .success?:
-            throw CredentialVaultError(.cancelled, "the keyring's unlock dialog was cancelled; nothing was read or written. Run the command again to be asked again")
+            throw CredentialVaultError(.cancelled, "\(what) was cancelled; nothing was read or written. Run the command again to be asked again")
         case .failure(let failure as LibSecretFailure)?:
-            throw CredentialVaultError(.unavailable, "the keyring could not be unlocked: \(failure.message)", cause: failure)
+            throw CredentialVaultError(.unavailable, "the keyring refused: \(failure.message)", cause: failure)
         case .failure(let error)?: throw error
-        case nil: throw CredentialVaultError(.timedOut, "the keyring did not answer while unlocking")
+        case nil: throw CredentialVaultError(.timedOut, "the keyring did not answer while showing \(what)")
         }
     }
 
@@ -134,7 +160,7 @@ public struct SecretServiceBackend: PromptingBackend {
     public func secret(for key: CredentialKey) async throws -> SecretBytes? {
         let attributes = ["service": key.service, "username": key.account]
         // An item deleted by another client mid-lookup reads as absent, not as a failure.
-        let found = try await searching { try LibSecret.newestSecret(matching: attributes, $0) }
+        let found = try await withItemAccess { try LibSecret.newestSecret(matching: attributes, $0) }
         if found.matches > 1 {
             verboseNote?("\(found.matches) keyring items answer \(key) (another program stored its own); the newest was read, and the next write keeps one")
         }
@@ -151,7 +177,7 @@ public struct SecretServiceBackend: PromptingBackend {
         let bytes = item.secret.copyBytes()
         let isText = item.secret.utf8String().map { !$0.utf8.contains(0) } ?? false
         let label = item.label
-        try await call {
+        try await withItemAccess {
             try LibSecret.store(attributes: fixedAttributes, label: label, secret: bytes,
                                 contentType: isText ? "text/plain" : "application/octet-stream", $0)
         }
@@ -164,7 +190,7 @@ public struct SecretServiceBackend: PromptingBackend {
 
     public func removeItem(for key: CredentialKey) async throws -> Bool {
         let attributes = ["service": key.service, "username": key.account]
-        return try await call { try LibSecret.clear(matching: attributes, $0) }
+        return try await withItemAccess { try LibSecret.delete(matching: attributes, $0) } > 0
     }
 
     /// This app's items (`application=<app>`, which credvault writes on every item, the git and
@@ -174,7 +200,10 @@ public struct SecretServiceBackend: PromptingBackend {
         var matching = service.map { ["service": $0] } ?? [:]
         if !includeOtherApps { matching["application"] = application }
         let attributes = matching
-        let found = try await searching { try LibSecret.items(matching: attributes, all: true, loadSecrets: false, $0) }
+        // No attribute to search on: read the collection's items (KeePassXC answers an empty search with nothing).
+        let found = try await searching {
+            attributes.isEmpty ? try LibSecret.collectionItems($0) : try LibSecret.items(matching: attributes, all: true, loadSecrets: false, $0)
+        }
         var seen = Set<CredentialKey>()
         var result: [CredentialSummary] = []
         for item in found {
@@ -272,12 +301,9 @@ extension SecretServiceBackend: AttributeSearchingBackend {
         }
     }
 
-    /// Deletes with no schema (secret_service_clear_sync with a NULL schema).
+    /// Deletes every item with these attributes, whatever its schema.
     public func removeForeignItems(matching attributes: [String: String]) async throws -> Int {
         guard !attributes.isEmpty else { throw CredentialVaultError(.usage, "a keyring removal needs at least one attribute") }
-        let count = try await searching { try LibSecret.items(matching: attributes, all: true, loadSecrets: false, $0) }.count
-        guard count > 0 else { return 0 }
-        _ = try await call { try LibSecret.clear(matching: attributes, anySchema: true, $0) }
-        return count
+        return try await withItemAccess { try LibSecret.delete(matching: attributes, $0) }
     }
 }

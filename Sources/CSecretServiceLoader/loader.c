@@ -94,19 +94,6 @@ CVS_FUNCTIONS(CVS_FORWARD, CVS_FORWARD_VOID)
 #undef CVS_FORWARD
 #undef CVS_FORWARD_VOID
 
-static const cvs_SecretSchema schema = {
-    "org.freedesktop.Secret.Generic",
-    CVS_SECRET_SCHEMA_DONT_MATCH_NAME,
-    {
-        { "service", CVS_SECRET_SCHEMA_ATTRIBUTE_STRING },
-        { "username", CVS_SECRET_SCHEMA_ATTRIBUTE_STRING },
-        { "application", CVS_SECRET_SCHEMA_ATTRIBUTE_STRING },
-        { NULL, 0 },
-    },
-    0, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-};
-
-const cvs_SecretSchema *cvs_schema(void) { return &schema; }
 
 cvs_GHashTable *cvs_attributes_new(void) {
     return p_g_hash_table_new_full(p_g_str_hash, p_g_str_equal, p_g_free, p_g_free);

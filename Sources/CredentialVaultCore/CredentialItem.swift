@@ -55,4 +55,10 @@ public struct CredentialSummary: Sendable, Equatable {
 }
 
 /// Attribute names a caller may not set, because the backends use them to key items.
-public let reservedAttributeNames: Set<String> = ["service", "username", "application", "xdg:schema"]
+public let reservedAttributeNames: Set<String> = Set(["service", "username", "application", "xdg:schema"]).union(providerAttributeNames)
+
+/// Attributes a Secret Service provider adds to every item on its own (KeePassXC 2.7: the
+/// entry's `Path`, `Uuid`, `Title`, `UserName`, `URL` and `Notes`). They describe the
+/// provider's entry, not the credential: they are reserved, never read back into an item, and
+/// so never copied into another backend, a bundle or `--json`.
+public let providerAttributeNames: Set<String> = ["Path", "Uuid", "Title", "UserName", "URL", "Notes"]

@@ -10,12 +10,19 @@ private final class OnceResumer<T: Sendable>: @unchecked Sendable {
     /// Returns whether this call was the one that resumed.
     @discardableResult
     func resume(_ value: T?) -> Bool {
+        guard let pending = claim() else { return false }
+        pending.resume(returning: value)
+        return true
+    }
+
+    /// Takes the continuation, so that no other racer resumes it; nil when one already did.
+    /// The caller resumes it after doing what must happen before the waiter runs on.
+    func claim() -> CheckedContinuation<T?, Never>? {
         lock.lock()
+        defer { lock.unlock() }
         let pending = continuation
         continuation = nil
-        lock.unlock()
-        pending?.resume(returning: value)
-        return pending != nil
+        return pending
     }
 }
 
@@ -115,11 +122,17 @@ package func runBlocking<T: Sendable>(
             DispatchQueue.global().asyncAfter(deadline: at) {
                 let expiry = deadline.current
                 if expiry > .now() { return watch(expiry) }
-                if resumer.resume(nil) { onTimeout() }
+                expire()
             }
         }
+        // The waiter runs on only after onTimeout (which records why the work was abandoned).
+        @Sendable func expire() {
+            guard let pending = resumer.claim() else { return }
+            onTimeout()
+            pending.resume(returning: nil)
+        }
         watch(deadline.current)
-        deadline.onExpireNow { if resumer.resume(nil) { onTimeout() } }
+        deadline.onExpireNow(expire)
     }
 }
 

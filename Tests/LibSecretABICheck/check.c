@@ -15,6 +15,7 @@ SAME(CVS_SECRET_SEARCH_NONE, SECRET_SEARCH_NONE)
 SAME(CVS_SECRET_SEARCH_ALL, SECRET_SEARCH_ALL)
 SAME(CVS_SECRET_SEARCH_LOAD_SECRETS, SECRET_SEARCH_LOAD_SECRETS)
 SAME(CVS_SECRET_COLLECTION_NONE, SECRET_COLLECTION_NONE)
+SAME(CVS_SECRET_COLLECTION_LOAD_ITEMS, SECRET_COLLECTION_LOAD_ITEMS)
 SAME(CVS_SECRET_ITEM_NONE, SECRET_ITEM_NONE)
 SAME(CVS_SECRET_ITEM_LOAD_SECRET, SECRET_ITEM_LOAD_SECRET)
 SAME(CVS_SECRET_ITEM_CREATE_REPLACE, SECRET_ITEM_CREATE_REPLACE)
@@ -23,8 +24,6 @@ SAME(CVS_SECRET_ERROR_NO_SUCH_OBJECT, SECRET_ERROR_NO_SUCH_OBJECT)
 SAME(CVS_G_IO_ERROR_CANCELLED, G_IO_ERROR_CANCELLED)
 SAME(CVS_G_DBUS_ERROR_SERVICE_UNKNOWN, G_DBUS_ERROR_SERVICE_UNKNOWN)
 SAME(CVS_G_DBUS_ERROR_NAME_HAS_NO_OWNER, G_DBUS_ERROR_NAME_HAS_NO_OWNER)
-SAME(CVS_SECRET_SCHEMA_DONT_MATCH_NAME, SECRET_SCHEMA_DONT_MATCH_NAME)
-SAME(CVS_SECRET_SCHEMA_ATTRIBUTE_STRING, SECRET_SCHEMA_ATTRIBUTE_STRING)
 SAME(CVS_G_DBUS_CALL_FLAGS_NO_AUTO_START, G_DBUS_CALL_FLAGS_NO_AUTO_START)
 
 SAME(sizeof(cvs_gboolean), sizeof(gboolean))
@@ -37,13 +36,6 @@ SAME(sizeof(cvs_GList), sizeof(GList))
 SAME(offsetof(cvs_GList, data), offsetof(GList, data))
 SAME(offsetof(cvs_GList, next), offsetof(GList, next))
 SAME(offsetof(cvs_GList, prev), offsetof(GList, prev))
-SAME(sizeof(cvs_SecretSchema), sizeof(SecretSchema))
-SAME(offsetof(cvs_SecretSchema, flags), offsetof(SecretSchema, flags))
-SAME(offsetof(cvs_SecretSchema, attributes), offsetof(SecretSchema, attributes))
-SAME(sizeof(cvs_SecretSchemaAttribute), sizeof(SecretSchemaAttribute))
-SAME(offsetof(cvs_SecretSchemaAttribute, type), offsetof(SecretSchemaAttribute, type))
-SAME(offsetof(cvs_SecretSchema, reserved), offsetof(SecretSchema, reserved))
-SAME(offsetof(cvs_SecretSchema, reserved7), offsetof(SecretSchema, reserved7))
 
 // Each forwarded function: the real one's return type and parameter count and sizes must
 // match the mirror's. A call with the mirror's argument list, cast to the real types, is
@@ -58,7 +50,8 @@ static GList *objects; static GList **unlocked; static const gchar *secret; stat
 static SecretCollection *collection; static const SecretSchema *schema; static GHashTable *attributes; static const gchar *label;
 static SecretValue *value; static gpointer proxy; static SecretItem *item; static gchar ***unlocked_paths, ***locked_paths;
 static const gchar *path; static gsize *length_out; static const GError *remote_error;
+static const gchar **paths; static gchar ***unlocked_strings;
 CVS_FUNCTIONS(CHECK_FUNCTION, CHECK_FUNCTION_VOID)
 #undef flags
 
-int cvs_abi_checks(void) { return 33 + 24; }
+int cvs_abi_checks(void) { return 25 + 27; }

@@ -52,6 +52,7 @@ enum {
     CVS_SECRET_SEARCH_ALL = 1 << 1,
     CVS_SECRET_SEARCH_LOAD_SECRETS = 1 << 3,
     CVS_SECRET_COLLECTION_NONE = 0,
+    CVS_SECRET_COLLECTION_LOAD_ITEMS = 1 << 1,
     CVS_SECRET_ITEM_NONE = 0,
     CVS_SECRET_ITEM_LOAD_SECRET = 1 << 1,
     CVS_SECRET_ITEM_CREATE_REPLACE = 1 << 1,
@@ -62,21 +63,7 @@ enum {
     CVS_G_DBUS_ERROR_NAME_HAS_NO_OWNER = 3,
 };
 
-/// SecretSchema (secret-schema.h): a name, flags, 32 attributes {name, type}, reserved fields.
-typedef struct {
-    const char *name;
-    int type;                      // SecretSchemaAttributeType
-} cvs_SecretSchemaAttribute;
-typedef struct {
-    const char *name;
-    int flags;                     // SecretSchemaFlags
-    cvs_SecretSchemaAttribute attributes[32];
-    int reserved;
-    void *reserved1, *reserved2, *reserved3, *reserved4, *reserved5, *reserved6, *reserved7;
-} cvs_SecretSchema;
 enum {
-    CVS_SECRET_SCHEMA_DONT_MATCH_NAME = 1 << 1,
-    CVS_SECRET_SCHEMA_ATTRIBUTE_STRING = 0,
     CVS_G_DBUS_CALL_FLAGS_NO_AUTO_START = 1 << 0,
 };
 
@@ -94,12 +81,15 @@ int cvs_load(const char **problem);
     XV(secret_value_unref, (void *value), (value)) \
     X(const char *, secret_value_get, (cvs_SecretValue *value, size_t *length_out), (value, length_out)) \
     X(cvs_SecretItem *, secret_item_create_sync, (cvs_SecretCollection *collection, const void *schema, cvs_GHashTable *attributes, const char *label, cvs_SecretValue *value, int flags, cvs_GCancellable *cancellable, cvs_GError **error), (collection, schema, attributes, label, value, flags, cancellable, error)) \
-    X(const char *, g_dbus_proxy_get_object_path, (void *proxy), (proxy)) \
+    X(cvs_gboolean, secret_item_set_secret_sync, (cvs_SecretItem *item, cvs_SecretValue *value, cvs_GCancellable *cancellable, cvs_GError **error), (item, value, cancellable, error)) \
+    X(cvs_gboolean, secret_item_set_label_sync, (cvs_SecretItem *item, const char *label, cvs_GCancellable *cancellable, cvs_GError **error), (item, label, cancellable, error)) \
+    X(cvs_gboolean, secret_item_set_attributes_sync, (cvs_SecretItem *item, const void *schema, cvs_GHashTable *attributes, cvs_GCancellable *cancellable, cvs_GError **error), (item, schema, attributes, cancellable, error)) \
+    X(cvs_GList *, secret_collection_get_items, (cvs_SecretCollection *collection), (collection)) \
+    X(int, secret_service_unlock_dbus_paths_sync, (cvs_SecretService *service, const char **paths, cvs_GCancellable *cancellable, char ***unlocked_strings, cvs_GError **error), (service, paths, cancellable, unlocked_strings, error)) \
     X(cvs_gboolean, secret_item_delete_sync, (cvs_SecretItem *item, cvs_GCancellable *cancellable, cvs_GError **error), (item, cancellable, error)) \
     X(cvs_gboolean, secret_service_search_for_dbus_paths_sync, (cvs_SecretService *service, const void *schema, cvs_GHashTable *attributes, cvs_GCancellable *cancellable, char ***unlocked_paths, char ***locked_paths, cvs_GError **error), (service, schema, attributes, cancellable, unlocked_paths, locked_paths, error)) \
     X(cvs_SecretItem *, secret_item_new_for_dbus_path_sync, (cvs_SecretService *service, const char *path, int flags, cvs_GCancellable *cancellable, cvs_GError **error), (service, path, flags, cancellable, error)) \
     X(cvs_SecretValue *, secret_service_get_secret_for_dbus_path_sync, (cvs_SecretService *service, const char *path, cvs_GCancellable *cancellable, cvs_GError **error), (service, path, cancellable, error)) \
-    X(cvs_gboolean, secret_service_clear_sync, (cvs_SecretService *service, const void *schema, cvs_GHashTable *attributes, cvs_GCancellable *cancellable, cvs_GError **error), (service, schema, attributes, cancellable, error)) \
     X(cvs_GList *, secret_service_search_sync, (cvs_SecretService *service, const void *schema, cvs_GHashTable *attributes, int flags, cvs_GCancellable *cancellable, cvs_GError **error), (service, schema, attributes, flags, cancellable, error)) \
     X(char *, secret_item_get_label, (cvs_SecretItem *item), (item)) \
     X(cvs_GHashTable *, secret_item_get_attributes, (cvs_SecretItem *item), (item)) \
@@ -121,12 +111,6 @@ int cvs_load(const char **problem);
 CVS_FUNCTIONS(CVS_DECLARE, CVS_DECLARE_VOID)
 #undef CVS_DECLARE
 #undef CVS_DECLARE_VOID
-
-/// The schema CredentialVault uses for lookups: the same attribute names as Python keyring
-/// and `secret-tool store service S username A` (service, username, application), with
-/// SECRET_SCHEMA_DONT_MATCH_NAME so that lookups match on the attributes only and items
-/// stored by other tools (another or no `xdg:schema`) are found too.
-const cvs_SecretSchema *cvs_schema(void);
 
 /// A GHashTable<gchar*, gchar*> owning copies of its keys and values (g_hash_table_new_full).
 cvs_GHashTable *cvs_attributes_new(void);
