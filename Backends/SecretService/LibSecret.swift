@@ -147,6 +147,16 @@ enum LibSecret {
         }
     }
 
+    /// The process id of the provider that owns org.freedesktop.secrets (cvs_provider_pid).
+    static func providerPID(_ cancellation: Cancellation) throws -> Int32 {
+        let service = try service(cancellation)
+        defer { unrefObject(service) }
+        var error: UnsafeMutablePointer<cvs_GError>?
+        let pid = cvs_provider_pid(UnsafeMutableRawPointer(service), cancellation.pointer, &error)
+        guard pid > 0 else { throw failure(error) }
+        return pid
+    }
+
     /// Unlocks `paths` (items that need the person's confirmation, as KeePassXC's access
     /// dialog asks) through the service's dialog and waits for the person
     /// (secret_service_unlock_dbus_paths_sync). Cancelling `cancellation` dismisses the dialog

@@ -223,6 +223,8 @@ public struct SecretServiceBackend: PromptingBackend {
                                 nextStep: busProblem.map { _ in "run inside a D-Bus session (log in to a desktop, or use dbus-run-session)" })]
         lines.append(Diagnostic("secret_service.prompt_possible", canPrompt ? "yes" : "no (no DISPLAY/WAYLAND_DISPLAY, or an SSH session)"))
         if busProblem == nil {
+            let provider = await self.provider()
+            lines.append(Diagnostic("secret_service.provider", provider.map { "\($0.name) (pid \($0.pid))" } ?? "unknown"))
             let state: String
             var step: String?
             do {
@@ -230,18 +232,35 @@ public struct SecretServiceBackend: PromptingBackend {
                 case .unlocked: state = "unlocked"
                 case .locked:
                     state = "locked"
-                    step = "unlock the keyring: log in to the desktop, use Seahorse, or run: printf '%s' \"$PASSWORD\" | gnome-keyring-daemon --unlock --replace"
+                    switch provider?.kind {
+                    case .keePassXC?:
+                        step = "unlock the database in KeePassXC (its window, or start it with: keepassxc --pw-stdin DATABASE); "
+                            + "check that a group is exposed under Settings > Secret Service Integration"
+                    case .gnomeKeyring?:
+                        step = "unlock the keyring: log in to the desktop, use Seahorse, or run: printf '%s' \"$PASSWORD\" | gnome-keyring-daemon --unlock --replace"
+                    default:
+                        step = "unlock the keyring with the tool of \(provider?.name ?? "its provider")"
+                    }
                 case .noDefaultCollection:
                     state = "no default collection"
-                    step = "create a default keyring (Seahorse: File > New > Password Keyring, then set it as default)"
+                    step = provider?.kind == .keePassXC
+                        ? "expose a group of an open database to the Secret Service (KeePassXC: Database > Database Settings > Secret Service Integration)"
+                        : "create a default keyring (Seahorse: File > New > Password Keyring, then set it as default)"
                 }
             } catch {
                 state = "error: \(error)"
-                step = "start a Secret Service provider such as gnome-keyring-daemon --start --components=secrets"
+                step = "start a Secret Service provider such as gnome-keyring-daemon --start --components=secrets, or KeePassXC with its Secret Service Integration on"
             }
             lines.append(Diagnostic("secret_service.default_collection", state, nextStep: step))
         }
         return lines
+    }
+
+    /// Which program serves the Secret Service: the bus names its process, whose name says.
+    func provider() async -> SecretServiceProvider? {
+        guard let pid = try? await call({ try LibSecret.providerPID($0) }) else { return nil }
+        let command = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        return SecretServiceProvider(pid: pid, command: command)
     }
 
     /// Runs a search through ``call(timeout:_:)``, again when an item it found was deleted by
@@ -305,5 +324,27 @@ extension SecretServiceBackend: AttributeSearchingBackend {
     public func removeForeignItems(matching attributes: [String: String]) async throws -> Int {
         guard !attributes.isEmpty else { throw CredentialVaultError(.usage, "a keyring removal needs at least one attribute") }
         return try await withItemAccess { try LibSecret.delete(matching: attributes, $0) }
+    }
+}
+
+/// The program that serves the Secret Service on the bus, for advice that fits it.
+struct SecretServiceProvider: Sendable {
+    enum Kind: Sendable { case gnomeKeyring, keePassXC, other }
+    let pid: Int32
+    /// The process's name (/proc/PID/comm, at most 15 bytes).
+    let command: String
+
+    var kind: Kind {
+        if command.hasPrefix("gnome-keyring") { return .gnomeKeyring }
+        if command.lowercased().hasPrefix("keepassxc") { return .keePassXC }
+        return .other
+    }
+
+    var name: String {
+        switch kind {
+        case .gnomeKeyring: return "gnome-keyring"
+        case .keePassXC: return "KeePassXC"
+        case .other: return command.isEmpty ? "unknown" : command
+        }
     }
 }

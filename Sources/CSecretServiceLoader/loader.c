@@ -117,6 +117,18 @@ void cvs_object_list_free(cvs_GList *list) { p_g_list_free_full(list, p_g_object
 
 cvs_GList *cvs_list_of(void *object) { return p_g_list_append(NULL, object); }
 
+int cvs_provider_pid(void *proxy, cvs_GCancellable *cancellable, cvs_GError **error) {
+    // G_VARIANT_TYPE("(u)") is the type string "(u)".
+    cvs_GVariant *reply = p_g_dbus_connection_call_sync(p_g_dbus_proxy_get_connection(proxy), "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                                        "org.freedesktop.DBus", "GetConnectionUnixProcessID",
+                                                        p_g_variant_new("(s)", "org.freedesktop.secrets"), "(u)", 0, -1, cancellable, error);
+    if (!reply) return -1;
+    unsigned int pid = 0;
+    p_g_variant_get(reply, "(u)", &pid);
+    p_g_variant_unref(reply);
+    return (int)pid;
+}
+
 void cvs_flush_connection(void *proxy) {
     cvs_GError *error = NULL;
     if (!p_g_dbus_connection_flush_sync(p_g_dbus_proxy_get_connection(proxy), NULL, &error) && error) p_g_error_free(error);

@@ -128,6 +128,10 @@ cvs_GQuark cvs_dbus_error_domain(void);
 
 /// Frees a list of GObjects (g_list_free_full with g_object_unref).
 void cvs_object_list_free(cvs_GList *list);
+/// The process id of the Secret Service provider (the owner of org.freedesktop.secrets) on
+/// `proxy`'s bus (org.freedesktop.DBus.GetConnectionUnixProcessID through
+/// g_dbus_connection_call_sync); -1 with `error` set on failure.
+int cvs_provider_pid(void *proxy, cvs_GCancellable *cancellable, cvs_GError **error);
 /// Writes out every message queued on `proxy`'s bus connection before returning
 /// (g_dbus_proxy_get_connection, g_dbus_connection_flush_sync); errors are ignored.
 void cvs_flush_connection(void *proxy);

@@ -99,3 +99,48 @@ struct BackgroundRun {
         return ProcessOutput(status: status ?? -1, stdout: out, stderr: err)
     }
 }
+
+/// `dbus-monitor` on a test bus, watching for one kind of message: what a client said to the
+/// service, when what the service does with it cannot be seen (KeePassXC 2.7.4 leaves its
+/// window open after Prompt.Dismiss).
+final class BusMonitor: @unchecked Sendable {
+    private let child: ChildProcess
+    private let output: Int32
+    private var seen: [UInt8] = []
+
+    /// Starts monitoring `rule`; returns once the bus has made it a monitor (it then reports its
+    /// own NameLost), so no matching message can slip by before.
+    init(environment: [String: String], rule: String) throws {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else { throw HarnessError("pipe failed") }
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
+        defer { close(null) }
+        child = try ChildProcess.spawn(["dbus-monitor", "--session", rule],
+                                       environment: environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { $1 },
+                                       stdin: null, stdout: fds[1], stderr: null)
+        close(fds[1])
+        output = fds[0]
+        let deadline = Date().addingTimeInterval(10)
+        while !String(decoding: seen, as: UTF8.self).contains("member=NameLost") {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
+            guard count > 0, Date() < deadline else { throw HarnessError("dbus-monitor did not become a monitor") }
+            seen += chunk[..<count]
+        }
+    }
+
+    /// Stops monitoring and returns everything it printed.
+    func stop() -> String {
+        kill(child.pid, SIGTERM)
+        _ = child.wait(timeout: 5)
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
+            if count <= 0 { break }
+            seen += chunk[..<count]
+        }
+        close(output)
+        return String(decoding: seen, as: UTF8.self)
+    }
+}
