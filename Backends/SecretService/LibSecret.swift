@@ -207,7 +207,7 @@ enum LibSecret {
     /// (secret_item_set_secret_sync, secret_item_set_label_sync, secret_item_set_attributes_sync)
     /// and the others are deleted (secret_item_delete_sync), so one key never has two items;
     /// else a new item is created in the default collection (secret_collection_for_alias_sync,
-    /// secret_item_create_sync). Updating in place is what KeePassXC accepts from a new client
+    /// secret_item_create_sync with REPLACE). Updating in place is what KeePassXC accepts from a new client
     /// without its access dialog (a CreateItem that replaces opens it).
     static func store(attributes: [String: String], label: String, secret: [UInt8], contentType: String,
                       _ cancellation: Cancellation) throws {
@@ -250,7 +250,8 @@ enum LibSecret {
             }
             defer { unrefObject(collection) }
             cancellation.answered()
-            guard let item = cvs_secret_item_create_sync(collection, nil, table, label, value, Int32(CVS_SECRET_ITEM_NONE), cancellation.pointer, &error) else {
+            // REPLACE: a writer that raced this one to create the same item is replaced, not doubled.
+            guard let item = cvs_secret_item_create_sync(collection, nil, table, label, value, Int32(CVS_SECRET_ITEM_CREATE_REPLACE), cancellation.pointer, &error) else {
                 throw failure(error)
             }
             unrefObject(item)

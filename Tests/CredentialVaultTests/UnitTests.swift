@@ -69,10 +69,26 @@ struct UnitTests {
     struct HangingBackend: CredentialBackend {
         static let name = "hanging"
         static let priority = 500
-        static let protection = StorageProtection.keyring
+        static let protection = StorageProtection.remote
         init(context: BackendContext) {}
         func probe(timeout: Duration) async -> BackendAvailability {
             try? await Task.sleep(for: .seconds(3600))   // ignores the deadline
+            return .available
+        }
+        func item(for key: CredentialKey) async throws -> CredentialItem? { nil }
+        func store(_ item: CredentialItem) async throws {}
+        func removeItem(for key: CredentialKey) async throws -> Bool { false }
+        func summaries(service: String?) async throws -> [CredentialSummary] { [] }
+    }
+
+    /// A keyring whose daemon never answers (SIGSTOPped).
+    struct HangingKeyring: CredentialBackend {
+        static let name = "hanging-keyring"
+        static let priority = 400
+        static let protection = StorageProtection.keyring
+        init(context: BackendContext) {}
+        func probe(timeout: Duration) async -> BackendAvailability {
+            try? await Task.sleep(for: .seconds(3600))
             return .available
         }
         func item(for key: CredentialKey) async throws -> CredentialItem? { nil }
@@ -122,6 +138,19 @@ struct UnitTests {
         #expect(notices.value == 1)
         #expect(try await vault.secret(service: "s", account: "b") == SecretBytes(utf8: "y"))
         await #expect(throws: CredentialVaultError.self) { try await vault.store(SecretBytes(utf8: "z"), service: "s", account: "c", attributes: ["service": "x"]) }
+    }
+
+    @Test("a keyring that does not answer is never passed over for the plaintext file: timed out at the deadline")
+    func hungKeyringIsNotReplaced() async throws {
+        var registry = BackendRegistry()
+        registry.register(HangingKeyring.self)
+        registry.register(PlaintextBackend.self)
+        let start = ContinuousClock.now
+        await #expect { try await CredentialVault.open(app: .credvault, registry: registry, options: options()) } throws: { error in
+            guard let error = error as? CredentialVaultError else { return false }
+            return error.code == .timedOut && error.message.contains("Nothing was read from or written to another backend")
+        }
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test("refuse policy and unknown names fail with the documented codes")
