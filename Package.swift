@@ -24,27 +24,20 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
-        // libsecret + GLib from the distribution: the real headers, for LibSecretABICheck.
-        .systemLibrary(
-            name: "CLibSecret",
-            path: "Sources/CLibSecret",
-            pkgConfig: "libsecret-1",
-            providers: [.apt(["libsecret-1-dev", "libglib2.0-dev"])]
-        ),
-        // libsecret loaded on first use (dlopen), so runs that never touch the keyring do not
-        // pay for loading GLib; its declarations are checked against CLibSecret's real headers
-        // by LibSecretABICheck.
+        // The keyring backend's conversation with libsecret: one C file compiled against the
+        // real headers, exposing a small API of the project's own. It calls libsecret and GLib
+        // only through pointers it fills with dlsym on first use, so nothing links them (the
+        // linker drops the unused -l flags) and runs that never touch the keyring never load GLib.
         .target(
-            name: "CSecretServiceLoader",
-            path: "Sources/CSecretServiceLoader",
+            name: "CKeyringBoundary",
+            path: "Sources/CKeyringBoundary",
+            exclude: ["system"],
+            cSettings: [
+                // Debian's libsecret and GLib headers (libsecret-1-dev, libglib2.0-dev), through links
+                // in system/: a pkg-config dependency would also link the libraries.
+                .headerSearchPath("system/libsecret-1"), .headerSearchPath("system/glib-2.0"), .headerSearchPath("system/glibconfig"),
+            ],
             linkerSettings: [.linkedLibrary("dl")]
-        ),
-        // Linked into the credvault executable only: a constructor that starts connecting to
-        // the Secret Service while the rest of the program starts, when a run will certainly probe it.
-        .target(
-            name: "CCredvaultStartup",
-            dependencies: ["CSecretServiceLoader"],
-            path: "Sources/CCredvaultStartup"
         ),
         .systemLibrary(
             name: "CSodium",
@@ -116,7 +109,7 @@ let package = Package(
         ),
         .target(
             name: "SecretServiceBackend",
-            dependencies: ["CredentialVaultCore", "CSecretServiceLoader"],
+            dependencies: ["CredentialVaultCore", "CKeyringBoundary"],
             path: "Backends/SecretService",
             swiftSettings: strict
         ),
@@ -153,7 +146,6 @@ let package = Package(
                 "CredentialVaultHelpers",
                 "CredentialVaultOTP",
                 "CProcessControl",
-                "CCredvaultStartup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/credvault",
@@ -173,15 +165,9 @@ let package = Package(
             path: "Fuzz/ParserFuzzer",
             swiftSettings: strict
         ),
-        // Static assertions that CSecretServiceLoader's mirror of libsecret matches the real headers.
-        .target(
-            name: "LibSecretABICheck",
-            dependencies: ["CLibSecret", "CSecretServiceLoader"],
-            path: "Tests/LibSecretABICheck"
-        ),
         .testTarget(
             name: "CredentialVaultTests",
-            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP", "CredentialVaultHelpers", "LibSecretABICheck", "CCredvaultStartup"],
+            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP", "CredentialVaultHelpers"],
             path: "Tests/CredentialVaultTests",
             exclude: ["Vectors"], // read by path, not bundled as resources
             swiftSettings: strict

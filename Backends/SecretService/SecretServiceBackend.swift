@@ -201,9 +201,7 @@ public struct SecretServiceBackend: PromptingBackend {
         if !includeOtherApps { matching["application"] = application }
         let attributes = matching
         // No attribute to search on: read the collection's items (KeePassXC answers an empty search with nothing).
-        let found = try await searching {
-            attributes.isEmpty ? try LibSecret.collectionItems($0) : try LibSecret.items(matching: attributes, all: true, loadSecrets: false, $0)
-        }
+        let found = try await searching { try LibSecret.items(matching: attributes, all: true, loadSecrets: false, $0) }
         var seen = Set<CredentialKey>()
         var result: [CredentialSummary] = []
         for item in found {
