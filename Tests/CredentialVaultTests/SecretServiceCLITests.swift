@@ -133,6 +133,21 @@ struct SecretServiceCLITests {
         }
     }
 
+    @Test("GLib and libsecret are loaded only by runs that use the keyring, on first use")
+    func loadedOnFirstUse() throws {
+        try withKeyring { _, cli in
+            #expect(try cli.run("set", "loaded.example", "a", input: "k").status == 0)
+            #expect(try cli.run(["--backend", "file", "set", "loaded.example", "a"], input: Array("f".utf8)).status == 0)
+            // The dynamic loader reports every library it maps (LD_DEBUG=files), dlopen's included.
+            let file = try cli.run(["--backend", "file", "get", "loaded.example", "a"], extra: ["LD_DEBUG": "files"])
+            #expect(file.stdoutText == "f")
+            #expect(!file.stderr.contains("libglib-2.0") && !file.stderr.contains("libsecret-1"), "a file get maps no GLib: \(file.stderr.prefix(400))")
+            let keyring = try cli.run(["get", "loaded.example", "a"], extra: ["LD_DEBUG": "files"])
+            #expect(keyring.stdoutText == "k")
+            #expect(keyring.stderr.contains("file=libsecret-1.so.0") && keyring.stderr.contains("libglib-2.0"), "the keyring get loads them")
+        }
+    }
+
     @Test("a list that takes longer than the deadline completes: the deadline limits each D-Bus call, not the whole list")
     func longList() async throws {
         // In-process libsecret talks to the one bus of this process: the shared keyring.
