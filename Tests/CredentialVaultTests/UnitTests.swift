@@ -65,36 +65,24 @@ struct UnitTests {
         }
     }
 
-    /// A third-party backend: one type, registered with one call.
-    struct HangingBackend: CredentialBackend {
+    /// A backend whose probe never answers (a wedged daemon or server); the one type is all a
+    /// third-party backend needs, registered with one call.
+    protocol NeverAnswering: CredentialBackend {}
+
+    /// A third-party remote store that hangs.
+    struct HangingBackend: NeverAnswering {
         static let name = "hanging"
         static let priority = 500
         static let protection = StorageProtection.remote
         init(context: BackendContext) {}
-        func probe(timeout: Duration) async -> BackendAvailability {
-            try? await Task.sleep(for: .seconds(3600))   // ignores the deadline
-            return .available
-        }
-        func item(for key: CredentialKey) async throws -> CredentialItem? { nil }
-        func store(_ item: CredentialItem) async throws {}
-        func removeItem(for key: CredentialKey) async throws -> Bool { false }
-        func summaries(service: String?) async throws -> [CredentialSummary] { [] }
     }
 
     /// A keyring whose daemon never answers (SIGSTOPped).
-    struct HangingKeyring: CredentialBackend {
+    struct HangingKeyring: NeverAnswering {
         static let name = "hanging-keyring"
         static let priority = 400
         static let protection = StorageProtection.keyring
         init(context: BackendContext) {}
-        func probe(timeout: Duration) async -> BackendAvailability {
-            try? await Task.sleep(for: .seconds(3600))
-            return .available
-        }
-        func item(for key: CredentialKey) async throws -> CredentialItem? { nil }
-        func store(_ item: CredentialItem) async throws {}
-        func removeItem(for key: CredentialKey) async throws -> Bool { false }
-        func summaries(service: String?) async throws -> [CredentialSummary] { [] }
     }
 
     struct PlaintextBackend: CredentialBackend {
@@ -180,4 +168,15 @@ final class Counter: @unchecked Sendable {
     private var count = 0
     func increment() { lock.withLock { count += 1 } }
     var value: Int { lock.withLock { count } }
+}
+
+extension UnitTests.NeverAnswering {
+    func probe(timeout: Duration) async -> BackendAvailability {
+        try? await Task.sleep(for: .seconds(3600))   // ignores the deadline
+        return .available
+    }
+    func item(for key: CredentialKey) async throws -> CredentialItem? { nil }
+    func store(_ item: CredentialItem) async throws {}
+    func removeItem(for key: CredentialKey) async throws -> Bool { false }
+    func summaries(service: String?) async throws -> [CredentialSummary] { [] }
 }

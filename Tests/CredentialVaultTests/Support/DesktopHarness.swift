@@ -14,20 +14,10 @@ final class VirtualDisplay: @unchecked Sendable {
     /// Starts Xvfb on a display number it picks itself (`-displayfd`): the number it writes
     /// is the signal that it is ready for clients.
     init() throws {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw HarnessError("pipe failed") }
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
-        defer { close(null) }
-        server = try ChildProcess.spawn(["Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "1024x768x24"],
-                                        environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"],
-                                        stdin: null, stdout: null, stderr: null, extra: [fds[1]: 3])
-        close(fds[1])
-        var bytes: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(fds[0], &byte, 1) == 1, byte != UInt8(ascii: "\n") { bytes.append(byte) }
-        close(fds[0])
-        guard let number = Int(String(decoding: bytes, as: UTF8.self)) else {
+        let line: String?
+        (server, line) = try ChildProcess.spawnUntilFirstLine(["Xvfb", "-displayfd", "3", "-nolisten", "tcp", "-screen", "0", "1024x768x24"],
+                                                              environment: ["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"], on: 3)
+        guard let number = line.flatMap({ Int($0) }) else {
             kill(server.pid, SIGKILL)
             throw HarnessError("Xvfb did not report a display number")
         }

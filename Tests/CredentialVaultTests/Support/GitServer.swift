@@ -41,18 +41,11 @@ final class GitServer: @unchecked Sendable {
             chmod 700 askpass
             """)
         guard setup.status == 0 else { throw HarnessError("git repository set-up failed: \(setup.stderr)") }
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw HarnessError("pipe failed") }
-        let null = open("/dev/null", O_RDWR)
-        defer { close(null); close(fds[1]) }
-        child = try ChildProcess.spawn(["python3", Repository.support("git_http_server.py"), "--root", root, "--user", user,
-                                        "--password-file", root + "/password", "--log", root + "/requests"],
-                                       environment: ProcessInfo.processInfo.environment, stdin: null, stdout: fds[1], stderr: 2)
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(fds[0], &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
-        close(fds[0])
-        guard let port = Int(String(decoding: line, as: UTF8.self)) else {
+        let line: String?
+        (child, line) = try ChildProcess.spawnUntilFirstLine(["python3", Repository.support("git_http_server.py"), "--root", root, "--user", user,
+                                                              "--password-file", root + "/password", "--log", root + "/requests"],
+                                                             environment: ProcessInfo.processInfo.environment, on: 1, stderr: 2)
+        guard let port = line.flatMap({ Int($0) }) else {
             kill(child.pid, SIGKILL)
             throw HarnessError("git_http_server.py did not start")
         }

@@ -44,7 +44,7 @@ final class KeePassXCHarness: @unchecked Sendable {
         ConfirmDeleteItem=false
         """.write(toFile: configDirectory + "/keepassxc.ini", atomically: true, encoding: .utf8)
         database = bus.root.path + "/secrets.kdbx"
-        let script = Self.supportScript("keepassxc_database.py")
+        let script = Repository.support("keepassxc_database.py")
         let made = try ProcessRunner.run("/usr/bin/env", ["python3", script, database],
                                          environment: ["PATH": path, "HOME": bus.root.path + "/home"],
                                          input: Array((Self.password + "\n").utf8), timeout: 120)
@@ -76,12 +76,6 @@ final class KeePassXCHarness: @unchecked Sendable {
             }
             usleep(100_000)
         }
-    }
-
-    /// A file under Tests/support.
-    static func supportScript(_ name: String) -> String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("support/\(name)").path
     }
 
     /// Runs `secret-tool` against KeePassXC.
