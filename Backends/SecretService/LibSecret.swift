@@ -104,6 +104,9 @@ enum LibSecret {
         return "libsecret could not be loaded (\(problem.map { String(cString: $0) } ?? "unknown reason")); install it (Debian: apt install libsecret-1-0) or choose another backend"
     }()
 
+    /// Starts the first state query in the background (cvk_prefetch).
+    static func prefetch() { cvk_prefetch() }
+
     /// Whether the default collection exists and is locked (cvk_collection_state). Never shows a dialog.
     static func defaultCollectionState(_ cancellation: Cancellation) throws -> KeyringState {
         switch cvk_collection_state(cancellation.call) {

@@ -64,6 +64,13 @@ public struct SecretServiceBackend: PromptingBackend {
         }
     }
 
+    /// Starts loading libsecret, connecting and negotiating the transfer session on a thread of
+    /// its own (cvk_prefetch), when there is a session bus; the first probe takes the answer.
+    public static func prepare(context: BackendContext) {
+        guard SecretServiceBackend(context: context).busProblem == nil else { return }
+        LibSecret.prefetch()
+    }
+
     /// Why a locked keyring cannot be used here, and how to unlock it.
     var lockedReason: String {
         let how = "unlock it: gnome-keyring unlocks at desktop login, or run `printf '%s' \"$PASSWORD\" | gnome-keyring-daemon --unlock --replace` "

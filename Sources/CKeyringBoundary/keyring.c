@@ -27,7 +27,7 @@
     X(secret_item_get_label) X(secret_item_get_attributes) X(secret_item_get_secret) X(secret_item_get_created) \
     X(secret_item_get_modified) X(secret_value_new) X(secret_value_get) X(secret_value_unref) X(secret_error_get_quark) \
     X(g_io_error_quark) X(g_dbus_error_quark) X(g_dbus_error_get_remote_error) X(g_error_free) \
-    X(g_cancellable_new) X(g_cancellable_cancel) X(g_object_unref) X(g_free) X(g_strfreev) X(g_strdup) \
+    X(g_cancellable_new) X(g_cancellable_cancel) X(g_cancellable_connect) X(g_cancellable_disconnect) X(g_object_unref) X(g_free) X(g_strfreev) X(g_strdup) \
     X(g_list_free) X(g_list_free_full) X(g_list_append) X(g_hash_table_new_full) X(g_hash_table_replace) \
     X(g_hash_table_lookup) X(g_hash_table_get_keys) X(g_hash_table_unref) X(g_str_hash) X(g_str_equal) \
     X(g_dbus_proxy_get_connection) X(g_dbus_proxy_get_name) X(g_dbus_connection_call) X(g_dbus_connection_call_finish) \
@@ -274,7 +274,7 @@ static void state_ready(GObject *source, GAsyncResult *result, gpointer user_dat
     pending->done = 1;
 }
 
-cvk_state cvk_collection_state(cvk_call *call) {
+static cvk_state query_state(cvk_call *call) {
     GError *error = NULL;
     SecretService *service = p_secret_service_get_sync(SECRET_SERVICE_NONE, call->cancellable, &error);
     if (!service) { fail_with(call, error); return CVK_STATE_FAILED; }
@@ -317,6 +317,76 @@ cvk_state cvk_collection_state(cvk_call *call) {
     p_g_variant_unref(value);
     p_g_variant_unref(pending.reply);
     return locked ? CVK_STATE_LOCKED : CVK_STATE_UNLOCKED;
+}
+
+// MARK: - Prefetch
+
+// The first state query done early on a thread of its own (cvk_prefetch); the first
+// cvk_collection_state takes its answer instead of starting over. One per process.
+static pthread_mutex_t prefetch_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t prefetch_finished = PTHREAD_COND_INITIALIZER;
+static int prefetch_started, prefetch_running, prefetch_cancelled, prefetch_taken;
+static cvk_call *prefetch_call; // lives as long as the process
+static cvk_state prefetch_state = CVK_STATE_FAILED;
+
+static void *prefetch_main(void *unused) {
+    (void)unused;
+    cvk_state state = CVK_STATE_FAILED;
+    if (cvk_load(NULL)) { // dlopen here too, not on the caller's thread
+        cvk_call *call = cvk_call_new(NULL, NULL);
+        pthread_mutex_lock(&prefetch_mutex);
+        prefetch_call = call;
+        int cancelled = prefetch_cancelled;
+        pthread_mutex_unlock(&prefetch_mutex);
+        if (call && !cancelled) state = query_state(call); // a failure is left for the real call to meet and report
+    }
+    pthread_mutex_lock(&prefetch_mutex);
+    prefetch_state = state;
+    prefetch_running = 0;
+    pthread_cond_broadcast(&prefetch_finished);
+    pthread_mutex_unlock(&prefetch_mutex);
+    return NULL;
+}
+
+void cvk_prefetch(void) {
+    pthread_mutex_lock(&prefetch_mutex);
+    if (prefetch_started) { pthread_mutex_unlock(&prefetch_mutex); return; }
+    prefetch_started = 1;
+    prefetch_running = 1;
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    if (pthread_create(&thread, &attributes, prefetch_main, NULL) != 0) prefetch_running = 0;
+    pthread_attr_destroy(&attributes);
+    pthread_mutex_unlock(&prefetch_mutex);
+}
+
+/// The waiting caller's GCancellable::cancelled handler: cancels the prefetch too.
+static void cancel_prefetch(GCancellable *cancellable, gpointer data) {
+    (void)cancellable; (void)data;
+    pthread_mutex_lock(&prefetch_mutex);
+    prefetch_cancelled = 1;
+    cvk_call *call = prefetch_call;
+    pthread_mutex_unlock(&prefetch_mutex);
+    if (call) p_g_cancellable_cancel(call->cancellable);
+}
+
+cvk_state cvk_collection_state(cvk_call *call) {
+    pthread_mutex_lock(&prefetch_mutex);
+    int waiting = prefetch_started && !prefetch_taken;
+    prefetch_taken = prefetch_started;
+    pthread_mutex_unlock(&prefetch_mutex);
+    if (waiting) {
+        gulong handler = p_g_cancellable_connect(call->cancellable, (GCallback)cancel_prefetch, NULL, NULL);
+        pthread_mutex_lock(&prefetch_mutex);
+        while (prefetch_running) pthread_cond_wait(&prefetch_finished, &prefetch_mutex);
+        cvk_state state = prefetch_state;
+        pthread_mutex_unlock(&prefetch_mutex);
+        if (handler) p_g_cancellable_disconnect(call->cancellable, handler);
+        if (state != CVK_STATE_FAILED) { answered(call); return state; }
+    }
+    return query_state(call);
 }
 
 static void prompting(cvk_call *call, SecretService *service) {

@@ -15,6 +15,11 @@ public protocol CredentialBackend: Sendable {
     /// Creates the backend for one vault. Must be cheap: no I/O beyond reading `context`.
     init(context: BackendContext) throws
 
+    /// Starts in the background what this backend's first probe needs (the keyring: loading
+    /// libsecret, connecting, the transfer session), when the selector knows early that this
+    /// backend will be probed first (``VaultSelector/prepare()``). Returns at once. Optional.
+    static func prepare(context: BackendContext)
+
     /// Finds whether the backend is usable now. It must answer within `timeout`; the vault
     /// also stops waiting at that deadline and records the backend as unavailable.
     func probe(timeout: Duration) async -> BackendAvailability
@@ -42,6 +47,7 @@ public protocol CredentialBackend: Sendable {
 }
 
 extension CredentialBackend {
+    public static func prepare(context: BackendContext) {}
     public func diagnostics() async -> [Diagnostic] { [] }
     public func secret(for key: CredentialKey) async throws -> SecretBytes? { try await item(for: key)?.secret }
     public func storeAllAtomically(_ items: [CredentialItem]) async throws -> Bool { false }

@@ -62,6 +62,24 @@ public struct VaultSelector: Sendable {
                 clock.now - start)
     }
 
+    /// The backend ``select(surveyed:prompting:)`` will probe first: the one named by option,
+    /// environment or config file, else the recorded home, else the highest priority. Nil when
+    /// the name is unknown or the home cannot be read (selection will say why).
+    public var firstCandidate: (any CredentialBackend.Type)? {
+        if let requested = requestedBackend() { return registry.backend(named: requested.name) }
+        if let home = try? recordedHome() {
+            if home == BackendHome.fileStore { return registry.byPriority.first(where: BackendHome.isFileStore) }
+            return registry.backend(named: home)
+        }
+        return registry.byPriority.first { $0.priority > 0 }
+    }
+
+    /// Lets the backend that will be probed first start its work in the background, so that
+    /// it overlaps what the caller does before ``select(surveyed:prompting:)``.
+    public func prepare() {
+        firstCandidate?.prepare(context: context)
+    }
+
     /// The backend recorded as this app's home (see ``BackendHome``), or nil.
     public func recordedHome() throws -> String? {
         try registry.homeStore?.read(context)

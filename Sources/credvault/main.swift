@@ -104,17 +104,26 @@ enum FastPath {
             index += 1
         }
         let options = GlobalOptions(backend: backend, app: app, quietFlag: quiet, verboseFlag: verbose)
+        // Each of these verbs opens the vault first: the selector names the backend it will probe
+        // first now, and that backend starts its work (the keyring: loading libsecret, connecting,
+        // the transfer session) while the verb sets up.
+        func prepared(_ verb: @escaping () async throws -> Void) -> () async throws -> Void {
+            if let profile = try? AppProfile(app) {
+                try? VaultSelector(app: profile, registry: .standard, options: VaultOptions(backend: backend)).prepare()
+            }
+            return verb
+        }
         if words.count == 3, words[0] == "get", !raw, workspace == nil {
             let (service, account) = (words[1], words[2])
-            return { try await GetCommand.perform(options: options, service: service, account: account) }
+            return prepared { try await GetCommand.perform(options: options, service: service, account: account) }
         }
         if words.count == 3, words[0] == "set", !raw, workspace == nil {
             let (service, account) = (words[1], words[2])
-            return { try await SetCommand.perform(options: options, service: service, account: account, label: nil) }
+            return prepared { try await SetCommand.perform(options: options, service: service, account: account, label: nil) }
         }
         if words == ["auth", "resolve"] {
             let request = CredentialRequest(workspace: workspace)
-            return { try await ResolveCommand.perform(options: options, request: request, raw: raw) }
+            return prepared { try await ResolveCommand.perform(options: options, request: request, raw: raw) }
         }
         return nil
     }

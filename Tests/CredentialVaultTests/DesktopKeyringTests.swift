@@ -59,6 +59,8 @@ struct DesktopKeyringTests {
             #expect(got.status == 0, "\(got.stderr)")
             #expect(got.stdoutText == "first")
 
+            // The first dialog is gone before the second is asked for, so the person answers the new one.
+            try desktop.display.waitUntilGone(Self.dialog)
             try desktop.keyring.lockDefaultCollection()
             let set = try BackgroundRun(desktop.cli, ["set", "desk.example", "alice"], input: Array("second".utf8))
             _ = try desktop.display.waitForWindow(Self.dialog)

@@ -83,8 +83,14 @@ size_t cvk_call_locked_count(const cvk_call *call);
 const char *cvk_call_locked_path(const cvk_call *call, size_t index);
 
 /// Connects (with an encrypted transfer session where the service offers one) and reads
-/// whether the default collection exists and is locked. Never shows a dialog.
+/// whether the default collection exists and is locked. Never shows a dialog. The first call
+/// takes a prefetch's answer (cvk_prefetch), waiting for it; cancelling the call cancels it.
 cvk_state cvk_collection_state(cvk_call *call);
+/// Starts, on a thread of its own, what the first cvk_collection_state does (loading
+/// libsecret, connecting, the transfer session's Diffie-Hellman, the Locked query), so that it
+/// overlaps the caller's own start-up. Returns at once; does nothing when called again; a
+/// failure is left for the real call to meet and report.
+void cvk_prefetch(void);
 /// Unlocks the default collection through the service's dialog and waits for the person.
 /// 1 unlocked, 0 dismissed (by the person, or by cvk_call_cancel), -1 failed.
 int cvk_unlock_collection(cvk_call *call);

@@ -47,6 +47,16 @@ final class VirtualDisplay: @unchecked Sendable {
         throw HarnessError("no window titled '\(title)' appeared on \(name) within \(Int(timeout)) s")
     }
 
+    /// Waits until no window titled `title` is on screen (a dialog closed after its answer).
+    func waitUntilGone(_ title: String, timeout: TimeInterval = 20) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try viewableWindows(title).isEmpty { return }
+            usleep(50_000)
+        }
+        throw HarnessError("the window titled '\(title)' was still on \(name) after \(Int(timeout)) s")
+    }
+
     /// A person typing `text` and pressing Return (keyboard focus is already on the dialog:
     /// there is no window manager).
     func type(_ text: String) throws {
