@@ -314,7 +314,7 @@ public struct SecretServiceBackend: PromptingBackend {
 }
 
 extension SecretServiceBackend: AttributeSearchingBackend {
-    /// Searches with no schema (secret_service_search_sync with a NULL schema), so items of
+    /// Searches with no schema (cvk_list over the matching paths), so items of
     /// any schema match on their attributes alone.
     public func foreignItems(matching attributes: [String: String]) async throws -> [ForeignItem] {
         guard !attributes.isEmpty else { throw CredentialVaultError(.usage, "a keyring search needs at least one attribute") }
