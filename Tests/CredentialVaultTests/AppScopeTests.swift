@@ -67,7 +67,8 @@ struct AppScopeTests {
         #expect(try cli.run("set", "both.example", "alice", input: "credvault's").status == 0)
         // Item timestamps have one-second resolution: the second write must be a second later to be newer.
         let before = try harness.secretTool(["search", "--all", "service", "both.example"]).stderr
-        try pythonKeyring(harness, "import time; time.sleep(1.1); keyring.set_password('both.example', 'alice', 'python''s')")
+        fixedPause(1.1, because: "item timestamps have one-second resolution")
+        try pythonKeyring(harness, "keyring.set_password('both.example', 'alice', 'python''s')")
         let search = try harness.secretTool(["search", "--all", "service", "both.example", "username", "alice"])
         #expect(search.stdoutText.components(separatedBy: "secret = ").count - 1 == 2, "Python keyring adds its own item beside ours: \(search.stdoutText) \(before)")
         for _ in 0..<5 {

@@ -35,15 +35,28 @@ struct CLITests {
         let output = try cli.run("set", "svc", "acct", "hunter2")
         #expect(output.status == 64)
         #expect(!FileManager.default.fileExists(atPath: root.path + "/vault/credentials.json"))
-        // While `set` waits for its secret on stdin, its command line holds no secret.
-        let (child, input) = try ChildProcess.spawnWithInput([CLI.executable, "set", "svc", "acct"], environment: cli.environment)
-        usleep(200_000)
-        let commandLine = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(child.pid)/cmdline")), as: UTF8.self)
-        #expect(commandLine.contains("set"))
+        // After `set` has read its secret, while it is still running (held at the store's lock,
+        // which this test holds), neither its command line nor its environment holds the secret.
+        #expect(try cli.run("set", "svc", "other", input: "x").status == 0) // creates the store and its lock file
+        let lock = open(root.path + "/vault/credentials.json.lock", O_RDWR | O_CLOEXEC)
+        #expect(lock >= 0 && flock(lock, LOCK_EX) == 0)
+        let (child, input) = try ChildProcess.spawnWithInput([CLI.executable, "set", "svc", "acct"],
+                                                             environment: cli.environment.merging(["CREDVAULT_LOCK_TIMEOUT": "30"]) { $1 })
         _ = "typed-secret".withCString { write(input, $0, strlen($0)) }
         close(input)
+        // The secret is read before the lock is taken: once the child has the lock file open, it holds the secret.
+        let waiting = try waitUntil(seconds: 20) {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(child.pid)/fd")) ?? []
+            return entries.contains { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(child.pid)/fd/\($0)"))?.hasSuffix("credentials.json.lock") == true }
+        }
+        #expect(waiting, "the child reached the lock with its secret read")
+        let commandLine = try MemoryScan.readProcFile("/proc/\(child.pid)/cmdline")
+        let environment = try MemoryScan.readProcFile("/proc/\(child.pid)/environ")
+        #expect(commandLine.contains("set") && environment.contains("CREDVAULT_HOME"), "read the live process's own files")
+        #expect(!commandLine.contains("typed-secret") && !environment.contains("typed-secret"))
+        flock(lock, LOCK_UN)
+        close(lock)
         #expect(child.wait(timeout: 30) == 0)
-        #expect(!commandLine.contains("typed-secret"))
         #expect(try cli.run("get", "svc", "acct").stdoutText == "typed-secret")
     }
 

@@ -52,7 +52,7 @@ struct DesktopKeyringTests {
             let get = try BackgroundRun(desktop.cli, ["get", "desk.example", "alice"])
             _ = try desktop.display.waitForWindow(Self.dialog)
             // The person reads the dialog before typing: the 4 s are the scenario, not a wait for readiness.
-            usleep(4_000_000)
+            fixedPause(4, because: "a person reads the unlock dialog before typing")
             #expect(get.child.isRunning, "get must still be waiting for the person after 4 s")
             try desktop.display.type(KeyringHarness.password)
             let got = get.finish()

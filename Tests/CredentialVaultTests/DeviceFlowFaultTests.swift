@@ -159,7 +159,8 @@ struct DeviceFlowFaultTests {
         defer { fixture.stop() }
         let process = try BackgroundCLI(fixture.cli, ["auth", "login", "--no-browser"], directory: fixture.root.path)
         _ = try process.userCode()
-        usleep(300_000)
+        // Interrupted while polling: after the first poll has reached the server.
+        #expect(waitUntil(seconds: 20) { !fixture.peer.requests(grant: "urn:ietf:params:oauth:grant-type:device_code").isEmpty })
         kill(process.child.pid, SIGINT)
         #expect(process.wait(timeout: 10) == 130)
         #expect(process.stderr.contains("login cancelled; nothing was stored"))
@@ -196,12 +197,12 @@ struct DeviceFlowFaultTests {
         let fixture = try fixture(token: [Self.tokens(expiresIn: 4)], refresh: [.object(["status": .number(503), "body": .string("down")])])
         defer { fixture.stop() }
         #expect(try login(fixture).status == 0)
-        usleep(2_200_000)
+        fixedPause(2.2, because: "a 4 s access token: its refresh is due after half its life")
         let kept = try fixture.cli.run("auth", "resolve", "--raw")
         #expect(kept.status == 0, "\(kept.stderr)")
         #expect(kept.stdoutText == "fault-access-token-0001")
         #expect(kept.stderr.contains("cannot refresh the prod access token") && kept.stderr.contains("HTTP 503"))
-        usleep(2_000_000)
+        fixedPause(2, because: "a 4 s access token: expired after its life")
         let expired = try fixture.cli.run("auth", "resolve")
         #expect(expired.status == 69, "\(expired.stderr)")
         #expect(expired.stderr.contains("expired and cannot be refreshed"))
@@ -214,9 +215,9 @@ struct DeviceFlowFaultTests {
         let fixture = try fixture(token: [Self.tokens(expiresIn: 4)], refresh: [fresh, Self.tokens(expiresIn: 3600, accessToken: "fault-access-token-0003")])
         defer { fixture.stop() }
         #expect(try login(fixture).status == 0)
-        usleep(2_200_000)
+        fixedPause(2.2, because: "a 4 s access token: its refresh is due after half its life")
         #expect(try fixture.cli.run("auth", "resolve", "--raw").stdoutText == "fault-access-token-0002")
-        usleep(2_200_000)
+        fixedPause(2.2, because: "a 4 s access token: its refresh is due after half its life")
         #expect(try fixture.cli.run("auth", "resolve", "--raw").stdoutText == "fault-access-token-0003")
         let refreshes = fixture.peer.requests(grant: "refresh_token")
         #expect(refreshes.map { $0["refresh_token"] } == [.string("fault-refresh-token-0001"), .string("fault-refresh-token-0001")],
@@ -232,7 +233,7 @@ struct DeviceFlowFaultTests {
         _ = try login.userCode()
         let commandLine = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(login.child.pid)/cmdline")), as: UTF8.self)
         #expect(login.wait(timeout: 30) == 0, "\(login.stderr)")
-        usleep(2_200_000)
+        fixedPause(2.2, because: "a 4 s access token: its refresh is due after half its life")
         var outputs = [login.stdout, login.stderr, commandLine]
         for arguments in [["--verbose", "auth", "status"], ["--verbose", "auth", "resolve"], ["--verbose", "auth", "status", "--json"],
                           ["--verbose", "auth", "logout"]] {

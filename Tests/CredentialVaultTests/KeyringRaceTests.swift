@@ -21,11 +21,17 @@ struct KeyringRaceTests {
         let background = try ChildProcess.spawn(["/bin/sh", "-c", churn], environment: cli.environment,
                                                 stdin: open("/dev/null", O_RDONLY), stdout: open("/dev/null", O_WRONLY), stderr: open("/dev/null", O_WRONLY))
         defer { kill(background.pid, SIGKILL); _ = background.wait(timeout: 5) }
+        // List until the churn has ended. A list that shows fewer than the 40 items ran while
+        // an item was deleted: the test proves something only if that happened.
         var failures: [String] = []
-        for _ in 0..<25 {
+        var lists = 0, overlapped = 0
+        while background.isRunning || lists < 10 {
             let list = try cli.run("list", "--json", service)
-            if list.status != 0 { failures.append(list.stderr) }
+            lists += 1
+            if list.status != 0 { failures.append(list.stderr); continue }
+            if (try JSONParser.parse(list.stdout)["items"]?.arrayValue?.count ?? 40) < 40 { overlapped += 1 }
         }
-        #expect(failures.isEmpty, "list failed \(failures.count) of 25 times: \(failures.first ?? "")")
+        #expect(overlapped > 0, "no list of \(lists) overlapped a delete: the race was not exercised")
+        #expect(failures.isEmpty, "list failed \(failures.count) of \(lists) times: \(failures.first ?? "")")
     }
 }

@@ -174,7 +174,7 @@ struct LoginFlowTests {
         let loggedIn = try fixture.cli.run("auth", "resolve", "--raw").stdoutText
         // oidcfast's access tokens live 12 s: half-way through, a refresh is due. Its refresh
         // tokens are one-use, and a replayed one kills the chain.
-        usleep(6_500_000)
+        fixedPause(6.5, because: "oidcfast's 12 s access token: its refresh is due after half its life")
         let racers = try (0..<8).map { _ in try BackgroundCLI(fixture.cli, ["auth", "resolve", "--raw"], directory: fixture.root.path) }
         let statuses = racers.map { $0.wait(timeout: 90) }
         #expect(statuses.allSatisfy { $0 == 0 }, "\(racers.map(\.stderr))")
@@ -184,7 +184,7 @@ struct LoginFlowTests {
         #expect(racers[0].stdout.split(separator: ".").count == 3)
 
         // The next refresh uses the rotated token: the chain is intact, no forced logout.
-        usleep(6_500_000)
+        fixedPause(6.5, because: "oidcfast's 12 s access token: its refresh is due after half its life")
         let after = try fixture.cli.run("auth", "resolve", "--raw")
         #expect(after.status == 0, "the chain is intact: \(after.stderr)")
         #expect(after.stdoutText != racers[0].stdout)

@@ -22,9 +22,11 @@ struct MemoryHygieneTests {
 
     /// Runs `body` with the marker in plain, in one uniquely owned array that is wiped after.
     static func plain<R>(_ masked: [UInt8], _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        var bytes = masked.map { $0 ^ MemoryScan.mask }
-        defer { bytes.withUnsafeMutableBytes { explicit_bzero($0.baseAddress!, $0.count) } }
-        return try bytes.withUnsafeBytes(body)
+        // Raw memory, not an array: copy-on-write could leave an unwiped copy behind.
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: masked.count, alignment: 8)
+        defer { explicit_bzero(bytes.baseAddress!, bytes.count); bytes.deallocate() }
+        for (index, byte) in masked.enumerated() { bytes[index] = byte ^ MemoryScan.mask }
+        return try body(UnsafeRawBufferPointer(bytes))
     }
 
     static func secret(_ masked: [UInt8]) -> SecretBytes { plain(masked) { SecretBytes($0) } }
@@ -48,6 +50,7 @@ struct MemoryHygieneTests {
     /// Stores, reads back and deletes a marker secret through `backend`; returns the copies left.
     func secretRoundTrip(_ backend: String, environment: [String: String]) async throws -> Int {
         let masked = Self.marker()
+        let scan = try MemoryScan(masked: masked)
         do {
             let vault = try await CredentialVault.open(app: "memscan", options: options(backend, environment))
             let service = "memscan-\(UUID().uuidString.prefix(8))"
@@ -56,7 +59,7 @@ struct MemoryHygieneTests {
             #expect(back == Self.secret(masked))
             try await vault.delete(service: service, account: "a")
         }
-        return try MemoryScan(masked: masked).count()
+        return scan.count()
     }
 
     func report(_ path: String, _ copies: Int) {
@@ -94,8 +97,10 @@ struct MemoryHygieneTests {
         let passphrase = Self.marker(), bundlePassphrase = Self.marker()
         let passphraseFile = home.path + "/passphrase"
         try Self.writeFile(passphrase, to: passphraseFile)
-        var dataKeyMasked: [UInt8] = [], kekMasked: [UInt8] = []
+        var dataKeyScan: MemoryScan?, kekScan: MemoryScan?
         let secretMarker = Self.marker()
+        let secretScan = try MemoryScan(masked: secretMarker), passphraseScan = try MemoryScan(masked: passphrase)
+        let bundlePassphraseScan = try MemoryScan(masked: bundlePassphrase)
         do {
             // A store with one item, then password protection (Argon2id, interactive cost).
             let environment = ["MEMSCAN_HOME": directory, "MEMSCAN_PASSPHRASE_FILE": passphraseFile]
@@ -114,17 +119,17 @@ struct MemoryHygieneTests {
             #expect(try CredentialBundle.open(bundle, passphrase: Self.secure(bundlePassphrase)).items.count == items.count)
             // The keys themselves, held only masked by the test.
             let dataKey = try PasswordProtection.dataKey(directory: directory, passphrase: Self.secure(passphrase))
-            dataKeyMasked = dataKey.withUnsafeBytes { MemoryScan.mask($0) }
+            dataKeyScan = try MemoryScan(masked: dataKey.withUnsafeBytes { MemoryScan.mask($0) })
             let file = try [UInt8](Data(contentsOf: URL(fileURLWithPath: directory + "/credentials.cvstore")))
             let kek = try StoreEnvelope.keyEncryptionKey(StoreEnvelope.Header(file: file, path: "store"), passphrase: Self.secure(passphrase))
-            kekMasked = kek.withUnsafeBytes { MemoryScan.mask($0) }
+            kekScan = try MemoryScan(masked: kek.withUnsafeBytes { MemoryScan.mask($0) })
             try await vault.delete(service: "s", account: "marker")
         }
-        let secretCopies = try MemoryScan(masked: secretMarker).count()
-        let counts = [("store passphrase", try MemoryScan(masked: passphrase).count()),
-                      ("bundle passphrase", try MemoryScan(masked: bundlePassphrase).count()),
-                      ("data key", try MemoryScan(masked: dataKeyMasked).count()),
-                      ("derived key (Argon2id KEK)", try MemoryScan(masked: kekMasked).count())]
+        let secretCopies = secretScan.count()
+        let counts = [("store passphrase", passphraseScan.count()),
+                      ("bundle passphrase", bundlePassphraseScan.count()),
+                      ("data key", try #require(dataKeyScan).count()),
+                      ("derived key (Argon2id KEK)", try #require(kekScan).count())]
         for (name, copies) in counts {
             report(name, copies)
             #expect(copies == 0, "\(name): \(copies) copies left in memory")
@@ -137,6 +142,7 @@ struct MemoryHygieneTests {
     func gitHelper() async throws {
         let home = try TemporaryDirectory(); defer { home.remove() }
         let password = Self.marker(), refresh = Self.marker()
+        let passwordScan = try MemoryScan(masked: password), refreshScan = try MemoryScan(masked: refresh)
         do {
             let vault = try await CredentialVault.open(app: "memscan", options: options("file", ["MEMSCAN_HOME": home.path]))
             let helper = GitCredentialHelper(vault: vault)
@@ -156,7 +162,7 @@ struct MemoryHygieneTests {
             #expect(out.count > 40)
             out.withUnsafeMutableBytes { explicit_bzero($0.baseAddress!, $0.count) }
         }
-        let passwordCopies = try MemoryScan(masked: password).count(), refreshCopies = try MemoryScan(masked: refresh).count()
+        let passwordCopies = passwordScan.count(), refreshCopies = refreshScan.count()
         report("git password via file", passwordCopies)
         report("git refresh token (sealed) via file", refreshCopies)
         #expect(passwordCopies == 0 && refreshCopies == 0)
@@ -165,15 +171,31 @@ struct MemoryHygieneTests {
     @Test("the scanner finds a live copy and stops counting it once it is wiped")
     func scannerWorks() throws {
         let masked = Self.marker()
+        let scan = try MemoryScan(masked: masked)
         let live = Self.secure(masked)
-        let first = try MemoryScan(masked: masked).count()
+        let first = scan.count()
         #expect(first == 1, "the SecureBuffer holds the one copy")
         _ = live.count
         var heap = Self.plain(masked) { Array($0) }
-        #expect(try MemoryScan(masked: masked).count() == 2, "a plain array is a second copy")
+        #expect(scan.count() == 2, "a plain array is a second copy")
         heap.withUnsafeMutableBytes { explicit_bzero($0.baseAddress!, $0.count) }
+        #expect(scan.count() == 1)
+        // A copy whose first 16 bytes are gone, as glibc's free() leaves a small buffer (its
+        // free-list links overwrite them): still a copy, and counted as one.
+        var freed = Self.plain(masked) { Array($0) }
+        freed.withUnsafeMutableBytes { explicit_bzero($0.baseAddress!, MemoryScan.window) }
+        #expect(scan.count() == 2, "a copy missing its first 16 bytes is found")
+        freed.withUnsafeMutableBytes { explicit_bzero($0.baseAddress!, $0.count) }
+        #expect(scan.count() == 1)
+        // A buffer that held a copy, freed without wiping: glibc's free() overwrites its first
+        // 16 bytes (its free-list links), and the rest is still a copy.
+        do {
+            let freed = malloc(masked.count)!
+            Self.plain(masked) { freed.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            free(freed)
+        }
+        #expect(scan.count() == 2, "a freed, unwiped buffer is found (allocating nothing, the scan does not reuse it)")
         withExtendedLifetime(live) {}
-        #expect(try MemoryScan(masked: masked).count() == 1)
     }
 }
 
