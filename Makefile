@@ -13,7 +13,8 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 CONFIGURATION ?= release
 SWIFT ?= swift
-# A static Swift runtime, and no exported symbols (see scripts/release-exports.map).
+# A static Swift runtime, and no exported symbols (see scripts/release-exports.map); make
+# install strips the binary it installs.
 SWIFT_BUILD_FLAGS ?= --static-swift-stdlib -Xlinker --version-script=$(CURDIR)/scripts/release-exports.map
 MANUAL_DATE ?= $(shell date -u +%Y-%m-%d)
 
@@ -68,7 +69,9 @@ completions: build
 
 install: build manual completions
 	install -d "$(BINDIR)" "$(BASHDIR)" "$(ZSHDIR)" "$(FISHDIR)" "$(MANDIR)" "$(DOCDIR)"
-	install -m 0755 "$(BINARY)" "$(BINDIR)/credvault"
+	# Stripped: the symbol table and debug sections are not needed to run (Swift's
+	# runtime metadata stays), and they are most of the file.
+	install -m 0755 -s "$(BINARY)" "$(BINDIR)/credvault"
 	ln -sf credvault "$(BINDIR)/git-credential-credvault"
 	ln -sf credvault "$(BINDIR)/docker-credential-credvault"
 	install -m 0644 $(STAGE)/credvault.bash "$(BASHDIR)/credvault"
@@ -87,6 +90,7 @@ uninstall:
 DEB_VERSION = $(shell "$(BINARY)" --version)
 DEB_ARCH = $(shell dpkg --print-architecture)
 deb: build
+	$(MANUAL_TOOL_STEP)
 	rm -rf .build-deb/root
 	$(MAKE) install PREFIX=/usr DESTDIR=$(CURDIR)/.build-deb/root BINARY="$(BINARY)" GENERATE_MANUAL="$(GENERATE_MANUAL)"
 	mkdir -p .build-deb/root/DEBIAN

@@ -1,11 +1,11 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.2
 import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
     name: "credential-vault",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "CredentialVault", targets: ["CredentialVault"]),
         .library(name: "CredentialVaultCore", targets: ["CredentialVaultCore"]),
@@ -45,7 +45,8 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"])]
         ),
-        .systemLibrary(name: "CProcessControl", path: "Sources/CProcessControl"),
+        // prctl(2) and the terminal's no-echo read with signal-safe restoring, in C.
+        .target(name: "CSystemBoundary", path: "Sources/CSystemBoundary"),
         // The Linux kernel keyring (unlock cache of the password-protected store).
         .systemLibrary(
             name: "CKeyutils",
@@ -59,12 +60,27 @@ let package = Package(
             path: "Sources/CredentialVaultCrypto",
             swiftSettings: strict
         ),
+        // The strict JSON parser (duplicate keys refused, line and column in errors) and the
+        // deterministic writer, for the project's own files.
+        .target(
+            name: "StrictJSON",
+            path: "Sources/StrictJSON",
+            swiftSettings: strict + [.strictMemorySafety()]
+        ),
         .target(
             name: "CredentialVaultCore",
             dependencies: [
+                "StrictJSON",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/CredentialVaultCore",
+            swiftSettings: strict
+        ),
+        // The operating system and secret I/O: checked opens, the store lock, atomic writes.
+        .target(
+            name: "CredentialVaultSystem",
+            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "CSystemBoundary", .product(name: "SystemPackage", package: "swift-system")],
+            path: "Sources/CredentialVaultSystem",
             swiftSettings: strict
         ),
         .target(
@@ -76,7 +92,7 @@ let package = Package(
         .target(
             name: "FileBackend",
             dependencies: [
-                "CredentialVaultCore",
+                "CredentialVaultCore", "CredentialVaultSystem",
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             path: "Backends/File",
@@ -97,13 +113,13 @@ let package = Package(
         ),
         .target(
             name: "EncryptedFileBackend",
-            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "CredentialVaultOTP", "FileBackend", "CKeyutils"],
+            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "CredentialVaultOTP", "CredentialVaultSystem", "FileBackend", "CKeyutils"],
             path: "Backends/EncryptedFile",
             swiftSettings: strict
         ),
         .target(
             name: "OpenBaoBackend",
-            dependencies: ["CredentialVaultCore", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: ["CredentialVaultCore", "CredentialVaultSystem", .product(name: "AsyncHTTPClient", package: "async-http-client")],
             path: "Backends/OpenBao",
             swiftSettings: strict
         ),
@@ -115,7 +131,7 @@ let package = Package(
         ),
         .target(
             name: "CredentialVault",
-            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "MemoryBackend", "FileBackend", "EncryptedFileBackend",
+            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "CredentialVaultSystem", "MemoryBackend", "FileBackend", "EncryptedFileBackend",
                            "SecretServiceBackend", "OpenBaoBackend"],
             path: "Sources/CredentialVault",
             swiftSettings: strict
@@ -125,7 +141,7 @@ let package = Package(
         .target(
             name: "CredentialVaultAuth",
             dependencies: [
-                "CredentialVault",
+                "CredentialVault", "CredentialVaultSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Sources/CredentialVaultAuth",
@@ -145,7 +161,7 @@ let package = Package(
                 "CredentialVaultAuth",
                 "CredentialVaultHelpers",
                 "CredentialVaultOTP",
-                "CProcessControl",
+                "CredentialVaultSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/credvault",
@@ -167,7 +183,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CredentialVaultTests",
-            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP", "CredentialVaultHelpers"],
+            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP", "CredentialVaultHelpers", "CredentialVaultSystem"],
             path: "Tests/CredentialVaultTests",
             exclude: ["Vectors"], // read by path, not bundled as resources
             swiftSettings: strict

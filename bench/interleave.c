@@ -4,6 +4,8 @@
 // conditions; interleaving makes a ratio of medians compare like with like.
 //
 // Usage: interleave --runs N --warmup W --export-json FILE 'command one' 'command two' ...
+// A command written as 'status=K command ...' must exit with status K (secret-tool printing
+// its usage exits 2); every other command must exit 0.
 // Commands are split on spaces (no quoting, no redirection) and found on PATH; their output
 // goes to /dev/null. The JSON has hyperfine's shape: {"results": [{"command", "times"}]}.
 #include <fcntl.h>
@@ -34,12 +36,16 @@ int main(int argc, char **argv) {
     int count = argc - first;
     if (count < 1 || runs < 1) { fprintf(stderr, "usage: interleave --runs N --warmup W --export-json FILE COMMAND...\n"); return 64; }
     char ***commands = calloc((size_t)count, sizeof *commands);
+    int *expected = calloc((size_t)count, sizeof *expected);
     double *times = calloc((size_t)count * (size_t)runs, sizeof *times);
     for (int c = 0; c < count; c++) {
         char *copy = strdup(argv[first + c]);
         commands[c] = calloc(strlen(copy) / 2 + 2, sizeof(char *));
         int words = 0;
-        for (char *word = strtok(copy, " "); word; word = strtok(NULL, " ")) commands[c][words++] = word;
+        for (char *word = strtok(copy, " "); word; word = strtok(NULL, " ")) {
+            if (words == 0 && strncmp(word, "status=", 7) == 0) { expected[c] = atoi(word + 7); continue; }
+            commands[c][words++] = word;
+        }
     }
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -57,7 +63,7 @@ int main(int argc, char **argv) {
             }
             waitpid(pid, &status, 0);
             clock_gettime(CLOCK_MONOTONIC, &end);
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != expected[c]) {
                 fprintf(stderr, "interleave: %s failed\n", argv[first + c]);
                 return 1;
             }

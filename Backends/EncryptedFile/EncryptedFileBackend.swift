@@ -1,7 +1,11 @@
 import CredentialVaultCore
 import CredentialVaultCrypto
 import FileBackend
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,7 +38,8 @@ public struct EncryptedFileBackend: CredentialBackend {
     /// Available when the store exists and its directory is safe; never unlocks.
     public func probe(timeout: Duration) async -> BackendAvailability {
         guard access(path, F_OK) == 0 else {
-            return .unavailable(reason: "no password-protected store in \(directory) (`credvault password set` makes one)")
+            return .unavailable(reason: "no password-protected store in \(directory)",
+                                nextStep: "`credvault password set` encrypts the file store with a password")
         }
         return await store.probe(timeout: timeout)
     }

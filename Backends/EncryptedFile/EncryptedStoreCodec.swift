@@ -1,19 +1,23 @@
 import CredentialVaultCore
 import CredentialVaultCrypto
 import FileBackend
+import CredentialVaultSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// Seals `credentials.json` documents into `credentials.cvstore` (see ``StoreEnvelope``).
 /// Unlocks once per process, at the first read, from the ``UnlockSource``s.
-final class EncryptedStoreCodec: FileStoreCodec, @unchecked Sendable {
+final class EncryptedStoreCodec: FileStoreCodec, Sendable {
     private let context: BackendContext
-    private let lock = NSLock()
-    private var unlocked: (header: StoreEnvelope.Header, dataKey: SecureBuffer)?
-    /// Where the passphrase came from, once unlocked.
-    private(set) var source: UnlockSource?
+    /// The header and data key once unlocked.
+    private let unlocked = Mutex<(header: StoreEnvelope.Header, dataKey: SecureBuffer)?>(nil)
 
     init(context: BackendContext) { self.context = context }
 
@@ -22,31 +26,29 @@ final class EncryptedStoreCodec: FileStoreCodec, @unchecked Sendable {
 
     func decode(_ fileBytes: [UInt8], path: String) throws -> [UInt8] {
         let header = try StoreEnvelope.Header(file: fileBytes, path: path)
-        lock.lock(); defer { lock.unlock() }
-        if unlocked == nil || unlocked?.header != header {
-            // The unlock cache first: a cached key that opens the body saves Argon2id.
-            if let (dataKey, expires) = UnlockCache.read(header: header), let document = StoreEnvelope.open(file: fileBytes, dataKey: dataKey) {
+        return try unlocked.withLock { unlocked in
+            if unlocked == nil || unlocked?.header != header {
+                // The unlock cache first: a cached key that opens the body saves Argon2id.
+                if let (dataKey, _) = UnlockCache.read(header: header), let document = StoreEnvelope.open(file: fileBytes, dataKey: dataKey) {
+                    unlocked = (header, dataKey)
+                    return document.withUnsafeBytes { Array($0) }
+                }
+                let (passphrase, source) = try UnlockSource.passphrase(for: path, in: context)
+                guard let dataKey = try StoreEnvelope.unwrap(header, passphrase: passphrase) else {
+                    throw CredentialVaultError(.permissionDenied, "wrong password for \(path) (from the \(source)); nothing was written")
+                }
+                try SecondFactor.verify(directory: FilePaths.directory(of: path), dataKey: dataKey, context: context)
                 unlocked = (header, dataKey)
-                source = .kernelKeyring(expires: expires)
-                return document.withUnsafeBytes { Array($0) }
             }
-            let (passphrase, source) = try UnlockSource.passphrase(for: path, in: context)
-            guard let dataKey = try StoreEnvelope.unwrap(header, passphrase: passphrase) else {
-                throw CredentialVaultError(.permissionDenied, "wrong password for \(path) (from the \(source)); nothing was written")
+            guard let dataKey = unlocked?.dataKey, let document = StoreEnvelope.open(file: fileBytes, dataKey: dataKey) else {
+                throw CredentialVaultError(.dataError, "\(path) was modified: its contents do not authenticate under its key; it was left unchanged. Restore it from a backup")
             }
-            try SecondFactor.verify(directory: (path as NSString).deletingLastPathComponent, dataKey: dataKey, context: context)
-            unlocked = (header, dataKey)
-            self.source = source
+            return document.withUnsafeBytes { Array($0) }
         }
-        guard let document = StoreEnvelope.open(file: fileBytes, dataKey: unlocked!.dataKey) else {
-            throw CredentialVaultError(.dataError, "\(path) was modified: its contents do not authenticate under its key; it was left unchanged. Restore it from a backup")
-        }
-        return document.withUnsafeBytes { Array($0) }
     }
 
     func encode(_ documentBytes: [UInt8], path: String) throws -> [UInt8] {
-        lock.lock(); defer { lock.unlock() }
-        guard let unlocked else { throw CredentialVaultError(.internal, "\(path) was not unlocked before writing") }
+        guard let unlocked = unlocked.withLock({ $0 }) else { throw CredentialVaultError(.internal, "\(path) was not unlocked before writing") }
         return documentBytes.withUnsafeBytes { StoreEnvelope.seal(document: $0, header: unlocked.header, dataKey: unlocked.dataKey) }
     }
 

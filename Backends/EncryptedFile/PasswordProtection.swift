@@ -1,7 +1,12 @@
 import CredentialVaultCore
 import CredentialVaultCrypto
 import FileBackend
+import CredentialVaultSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -78,7 +83,7 @@ public enum PasswordProtection {
         var document = FileStoreDocument()
         if let descriptor = try SecureFileSystem.openForReading(plain) {
             defer { try? descriptor.close() }
-            document = try FileStoreDocument(bytes: SecureFileSystem.readAll(descriptor, path: plain), path: plain)
+            document = try FileStoreReader.document(SecureFileSystem.readAll(descriptor, path: plain), path: plain)
         }
         let dataKey = SecureBuffer.random(count: SecretBox.keyBytes)
         let header = try StoreEnvelope.wrap(dataKey, passphrase: passphrase, opsLimit: kdf.opsLimit, memLimit: kdf.memLimit)
@@ -104,7 +109,7 @@ public enum PasswordProtection {
             throw CredentialVaultError(.dataError, "\(encrypted) was modified: its contents do not authenticate; it was left unchanged")
         }
         let bytes = document.withUnsafeBytes { Array($0) }
-        _ = try FileStoreDocument(bytes: bytes, path: encrypted)
+        _ = try FileStoreReader.document(bytes, path: encrypted)
         SecureFileSystem.removeStaleTemporaries(directory: directory, name: FileBackend.fileName)
         try SecureFileSystem.replaceAtomically(plain, with: bytes)
         guard unlink(encrypted) == 0 else { throw SecureFileSystem.writeError(encrypted, errno) }
@@ -165,6 +170,6 @@ public enum PasswordProtection {
         }
         close(fd)
         unlink(path)
-        SecureFileSystem.syncDirectory((path as NSString).deletingLastPathComponent)
+        SecureFileSystem.syncDirectory(FilePaths.directory(of: path))
     }
 }

@@ -2,7 +2,12 @@ import CredentialVaultCore
 import CredentialVaultCrypto
 import CredentialVaultOTP
 import FileBackend
+import CredentialVaultSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,9 +59,9 @@ public enum SecondFactor {
               let digits = json["digits"]?.numberValue, let period = json["period"]?.numberValue,
               let lastStep = json["last_step"]?.numberValue else { throw corrupt() }
         let codes = (json["backup_codes"]?.arrayValue ?? []).compactMap { entry -> (salt: [UInt8], hash: [UInt8])? in
-            guard let salt = entry["salt"]?.stringValue.flatMap({ Data(base64Encoded: $0) }),
-                  let hash = entry["hash"]?.stringValue.flatMap({ Data(base64Encoded: $0) }) else { return nil }
-            return (Array(salt), Array(hash))
+            guard let salt = entry["salt"]?.stringValue.flatMap(Base64.decode),
+                  let hash = entry["hash"]?.stringValue.flatMap(Base64.decode) else { return nil }
+            return (salt, hash)
         }
         return State(totp: TOTP(secret: secret, algorithm: algorithm, digits: Int(digits), period: Int(period)),
                      lastStep: UInt64(lastStep), backupCodes: codes)
@@ -68,7 +73,7 @@ public enum SecondFactor {
             "algorithm": .string(state.totp.algorithm.rawValue), "digits": .number(Double(state.totp.digits)),
             "period": .number(Double(state.totp.period)), "last_step": .number(Double(state.lastStep)),
             "backup_codes": .array(state.backupCodes.map {
-                .object(["salt": .string(Data($0.salt).base64EncodedString()), "hash": .string(Data($0.hash).base64EncodedString())])
+                .object(["salt": .string(Base64.encode($0.salt)), "hash": .string(Base64.encode($0.hash))])
             }),
         ]).serializedBytes()
         let nonce = randomBytes(count: SecretBox.nonceBytes)
@@ -80,7 +85,7 @@ public enum SecondFactor {
     static func code(context: BackendContext?, store: String) throws -> String {
         if let context, let code = context.environment[context.app.variable("MFA_CODE")], !code.isEmpty { return code }
         if let prompt = context?.passphrasePrompt, let bytes = try prompt("Authentication code for \(store) (or a backup code): ") {
-            return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            return String(decoding: bytes, as: UTF8.self).trimmingBlanks()
         }
         throw CredentialVaultError(.permissionDenied,
             "\(store) also needs an authentication code (TOTP, or a backup code): give --code CODE, or run on a terminal to be asked")
@@ -97,7 +102,7 @@ public enum SecondFactor {
         let lock = try FileLock(path: path(directory) + ".lock", timeout: .seconds(10))
         defer { withExtendedLifetime(lock) {} }
         guard var state = try load(directory: directory, dataKey: dataKey) else { return }
-        let compact = given.replacingOccurrences(of: "-", with: "").replacingOccurrences(of: " ", with: "")
+        let compact = given.replacing("-", with: "").replacing(" ", with: "")
         if compact.count == state.totp.digits {
             guard let step = state.totp.match(compact, at: now) else {
                 throw CredentialVaultError(.permissionDenied, "wrong or expired authentication code for \(store); nothing was written")
@@ -120,7 +125,7 @@ public enum SecondFactor {
     /// Completes enrolment when `code` is valid for `totp` now; returns the 10 backup codes,
     /// to show once (only salted hashes are stored).
     public static func complete(_ totp: TOTP, code: String, directory: String, dataKey: SecureBuffer, now: Date = Date()) throws -> [String] {
-        guard let step = totp.match(code.trimmingCharacters(in: .whitespaces), at: now) else {
+        guard let step = totp.match(code.trimmingBlanks(), at: now) else {
             throw CredentialVaultError(.permissionDenied, "that code does not match the new secret; check the device's clock and enrol again")
         }
         var generator = SystemRandomNumberGenerator()

@@ -1,7 +1,11 @@
 internal import CKeyutils
 import CredentialVaultCore
 import CredentialVaultCrypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +21,7 @@ public enum UnlockCache {
         let digest = header.bytes.withUnsafeBytes { bytes in
             KeyedHash.subkey(count: 16, message: bytes, key: SecureBuffer(count: 32))
         }
-        let hex = digest.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() }
+        let hex = digest.withUnsafeBytes { Hex.lowercase($0) }
         return "credvault:store:\(hex)"
     }
 

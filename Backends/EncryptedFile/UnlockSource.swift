@@ -1,6 +1,11 @@
 import CredentialVaultCore
 import CredentialVaultCrypto
+import CredentialVaultSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,9 +61,9 @@ public enum UnlockSource: Sendable, Equatable, CustomStringConvertible {
         case .kernelKeyring:
             throw CredentialVaultError(.internal, "the unlock cache holds a key, not a passphrase")
         case .systemdCredential(let path), .passphraseFile(let path):
-            return (try readFile(path, checkModes: { if case .passphraseFile = source { return true }; return false }()), source)
+            return (try SecretInput.passphrase(from: .file(path)), source)
         case .fileDescriptor(let fd):
-            return (try readDescriptor(fd, name: "file descriptor \(fd)"), source)
+            return (try SecretInput.passphrase(from: .descriptor(fd)), source)
         case .prompt:
             guard var bytes = try context.passphrasePrompt?("Passphrase for \(store): ") else {
                 throw CredentialVaultError(.unavailable, "the store \(store) is locked and no passphrase was given")
@@ -66,40 +71,5 @@ public enum UnlockSource: Sendable, Equatable, CustomStringConvertible {
             defer { bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
             return (bytes.withUnsafeBytes { SecureBuffer(copying: $0) }, source)
         }
-    }
-
-    static func readFile(_ path: String, checkModes: Bool) throws -> SecureBuffer {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw CredentialVaultError(.configuration, "cannot read the passphrase file \(path): \(String(cString: strerror(errno)))")
-        }
-        defer { close(fd) }
-        if checkModes {
-            var info = stat()
-            fstat(fd, &info)
-            guard info.st_uid == geteuid(), info.st_mode & 0o077 == 0 else {
-                throw CredentialVaultError(.permissionDenied,
-                    "the passphrase file \(path) must be yours and not readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); run: chmod 600 '\(path)'")
-            }
-        }
-        return try readDescriptor(fd, name: path)
-    }
-
-    /// The first line of `fd` (at most 4 KiB), in locked memory.
-    static func readDescriptor(_ fd: Int32, name: String) throws -> SecureBuffer {
-        var failed = false
-        var length = 0
-        let raw = SecureBuffer(count: 4096) { buffer in
-            while length < buffer.count {
-                let count = read(fd, buffer.baseAddress! + length, buffer.count - length)
-                if count < 0 { if errno == EINTR { continue }; failed = true; return }
-                if count == 0 { break }
-                length += count
-            }
-        }
-        guard !failed else { throw CredentialVaultError(.configuration, "cannot read the passphrase from \(name)") }
-        let end = raw.withUnsafeBytes { bytes in bytes[0..<length].firstIndex(of: UInt8(ascii: "\n")) ?? length }
-        guard end > 0 else { throw CredentialVaultError(.dataError, "the passphrase from \(name) is empty") }
-        return raw.withUnsafeBytes { SecureBuffer(copying: UnsafeRawBufferPointer(rebasing: $0[0..<end])) }
     }
 }

@@ -1,5 +1,10 @@
 import CredentialVaultCore
+import CredentialVaultSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
@@ -187,7 +192,7 @@ public struct FileBackend: CredentialBackend {
         while !current.isEmpty, current != "/" {
             var info = stat()
             if stat(current, &info) == 0 { return current }
-            current = (current as NSString).deletingLastPathComponent
+            current = FilePaths.directory(of: current)
         }
         return "/"
     }

@@ -1,7 +1,15 @@
 import CredentialVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The parsed `credentials.json` (format version 1, specified in docs/FORMAT.md).
+/// `credentials.json` (format version 1, specified in docs/FORMAT.md) in memory, as
+/// ``FileStoreReader`` reads it, and its one writer (``serialized()``).
 ///
 /// Fields this version does not know are kept and written back unchanged, so a newer
 /// writer's additions are not lost by an older one.
@@ -27,7 +35,7 @@ package struct FileStoreDocument {
             attributes = item.attributes
             created = item.created
             modified = item.modified
-            secretBase64 = item.secret.withUnsafeBytes { Data($0).base64EncodedString() }
+            secretBase64 = Base64.encode(item.secret)
             self.unknownFields = unknownFields
         }
 
@@ -47,7 +55,7 @@ package struct FileStoreDocument {
                               created: created, modified: modified)
         }
         /// The secret, decoded (validated on read, so decoding cannot fail).
-        var secret: SecretBytes { SecretBytes(Data(base64Encoded: secretBase64) ?? Data()) }
+        var secret: SecretBytes { Base64.decodeSecret(secretBase64) ?? SecretBytes([]) }
         var item: CredentialItem {
             CredentialItem(key: key, label: label ?? CredentialItem.defaultLabel(for: key), attributes: attributes, secret: secret,
                            created: created, modified: modified)
@@ -59,115 +67,10 @@ package struct FileStoreDocument {
 
     package init() {}
 
-    /// Parses and validates `bytes` read from `path`.
-    ///
-    /// - Throws: `.dataError` naming the path and the line and column, or the item at fault.
-    package init(bytes: [UInt8], path: String) throws {
-        let root: JSONValue
-        do {
-            root = try JSONParser.parse(bytes)
-        } catch {
-            throw CredentialVaultError(.dataError,
-                "\(path) is not valid JSON (\(error)); it was left unchanged. Fix or restore the file, or move it aside to start empty")
-        }
-        guard case .object(var members) = root else {
-            throw CredentialVaultError(.dataError, "\(path): the document is not a JSON object; it was left unchanged")
-        }
-        guard let versionNumber = members.removeValue(forKey: "version")?.numberValue else {
-            throw CredentialVaultError(.dataError, "\(path): no \"version\" number; it was left unchanged")
-        }
-        guard versionNumber == Double(Self.version) else {
-            throw CredentialVaultError(.dataError,
-                "\(path) has format version \(versionNumber.formatted()); this credvault reads version \(Self.version) only. Use a newer credvault; the file was left unchanged")
-        }
-        guard case .array(let items)? = members.removeValue(forKey: "items") else {
-            throw CredentialVaultError(.dataError, "\(path): no \"items\" array; it was left unchanged")
-        }
-        unknownFields = members
-        entries.reserveCapacity(items.count)
-        for (index, value) in items.enumerated() {
-            let entry = try Self.entry(from: value, path: path, index: index)
-            guard entries.updateValue(entry, forKey: entry.key) == nil else {
-                throw CredentialVaultError(.dataError, "\(path): item \(index) repeats service/account \(entry.key); the file was left unchanged")
-            }
-        }
-    }
-
-    private static func entry(from value: JSONValue, path: String, index: Int) throws -> Entry {
-        func bad(_ what: String) -> CredentialVaultError {
-            CredentialVaultError(.dataError, "\(path): item \(index): \(what); the file was left unchanged")
-        }
-        guard case .object(let fields) = value else { throw bad("not an object") }
-        // One pass over the item's fields, comparing names instead of hashing each lookup
-        // (a 1,000-item store is read on every `get`).
-        var service: String?, account: String?, encoded: String?, label: String?
-        var attributesValue: JSONValue?, createdValue: JSONValue?, modifiedValue: JSONValue?
-        var unknown: [String: JSONValue] = [:]
-        for (name, field) in fields {
-            switch name {
-            case "service": service = field.stringValue ?? ""
-            case "account": account = field.stringValue ?? ""
-            case "secret": encoded = field.stringValue ?? "!"
-            case "label": label = field.stringValue
-            case "attributes": attributesValue = field
-            case "created": createdValue = field
-            case "modified": modifiedValue = field
-            default: unknown[name] = field
-            }
-        }
-        guard let service, let account, let key = try? CredentialKey(service: service, account: account) else {
-            throw bad("\"service\" and \"account\" must be non-empty strings")
-        }
-        guard let encoded, isBase64(encoded) else {
-            throw bad("\"secret\" must be a base64 string")
-        }
-        var attributes: [String: String] = [:]
-        if let attributesValue {
-            guard case .object(let pairs) = attributesValue else { throw bad("\"attributes\" must be an object of strings") }
-            for (name, value) in pairs {
-                guard let text = value.stringValue else { throw bad("attribute \"\(name)\" is not a string") }
-                attributes[name] = text
-            }
-        }
-        func date(_ name: String, _ raw: JSONValue?) throws -> Date? {
-            guard let raw else { return nil }
-            guard let text = raw.stringValue, let date = Timestamp.parse(text) else {
-                throw bad("\"\(name)\" must be an RFC 3339 UTC time such as 2026-01-31T12:00:00Z")
-            }
-            return date
-        }
-        return Entry(key: key, label: label, attributes: attributes, created: try date("created", createdValue),
-                     modified: try date("modified", modifiedValue), secretBase64: encoded, unknownFields: unknown)
-    }
-
-    /// Whether `text` is standard padded base64 (RFC 4648 §4), checked without decoding.
-    private static func isBase64(_ text: String) -> Bool {
-        var text = text
-        return text.withUTF8 { isBase64($0) }
-    }
-
-    /// Whether `bytes` are standard padded base64 (RFC 4648 §4), checked without decoding.
-    static func isBase64(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard bytes.count % 4 == 0 else { return false }
-        var padding = 0
-        for byte in bytes {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                 UInt8(ascii: "+"), UInt8(ascii: "/"):
-                if padding > 0 { return false }
-            case UInt8(ascii: "="):
-                padding += 1
-                if padding > 2 { return false }
-            default:
-                return false
-            }
-        }
-        return true
-    }
-
-    /// The document as the bytes to write: pretty-printed, keys and items sorted (exactly
-    /// what `JSONValue.serializedBytes(pretty: true)` gives for it, plus a newline), written
-    /// directly rather than through a `JSONValue` tree, since every `set` rewrites the store.
+    /// The document as the bytes to write: pretty-printed (two spaces), object keys and items
+    /// sorted, a final newline (docs/FORMAT.md). Written directly rather than through a
+    /// `JSONValue` tree, since every `set` rewrites the store; values use the JSON writer's
+    /// string and number forms.
     package func serialized() -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(128 + entries.count * 192)

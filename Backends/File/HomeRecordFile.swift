@@ -1,3 +1,4 @@
+import CredentialVaultSystem
 import CredentialVaultCore
 import SystemPackage
 

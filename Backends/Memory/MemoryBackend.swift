@@ -1,15 +1,22 @@
 import CredentialVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
 
 /// Keeps credentials in this process's memory: for tests and for programs that want a
 /// vault that forgets everything on exit. Never chosen automatically (priority 0).
-public final class MemoryBackend: CredentialBackend, @unchecked Sendable {
+public final class MemoryBackend: CredentialBackend, Sendable {
     public static let name = "memory"
     public static let priority = 0
     public static let protection = StorageProtection.memory
 
-    private let lock = NSLock()
-    private var items: [CredentialKey: CredentialItem] = [:]
+    private let items = Mutex<[CredentialKey: CredentialItem]>([:])
 
     public init(context: BackendContext) {}
     /// An empty store, for use outside a vault.
@@ -18,11 +25,11 @@ public final class MemoryBackend: CredentialBackend, @unchecked Sendable {
     public func probe(timeout: Duration) async -> BackendAvailability { .available }
 
     public func item(for key: CredentialKey) async throws -> CredentialItem? {
-        lock.withLock { items[key] }
+        items.withLock { $0[key] }
     }
 
     public func store(_ item: CredentialItem) async throws {
-        lock.withLock {
+        items.withLock { items in
             var stored = item
             let now = Date()
             stored.created = items[item.key]?.created ?? now
@@ -32,11 +39,11 @@ public final class MemoryBackend: CredentialBackend, @unchecked Sendable {
     }
 
     public func removeItem(for key: CredentialKey) async throws -> Bool {
-        lock.withLock { items.removeValue(forKey: key) != nil }
+        items.withLock { $0.removeValue(forKey: key) != nil }
     }
 
     public func summaries(service: String?) async throws -> [CredentialSummary] {
-        lock.withLock {
+        items.withLock { items in
             items.values.filter { service == nil || $0.key.service == service }.map(\.summary).sorted { $0.key < $1.key }
         }
     }

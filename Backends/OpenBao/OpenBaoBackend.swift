@@ -1,5 +1,12 @@
 import CredentialVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Credentials in an OpenBao or Vault KV v2 engine, shared by every machine that can reach
 /// it. Chosen only by name (`--backend openbao`, `<APP>_BACKEND=openbao`, `backend = openbao`).
@@ -40,12 +47,13 @@ public struct OpenBaoBackend: CredentialBackend {
     }
 
     public func probe(timeout: Duration) async -> BackendAvailability {
-        guard settings.address != nil else { return .unavailable(reason: "BAO_ADDR (or VAULT_ADDR) is not set", code: .configuration) }
+        guard settings.address != nil else { return .unavailable(reason: "BAO_ADDR (or VAULT_ADDR) is not set", code: .configuration,
+                                                              nextStep: "set BAO_ADDR to the server's address (https://HOST:8200)") }
         guard settings.hasCredentials else {
             return .unavailable(reason: "no token: set BAO_TOKEN (or VAULT_TOKEN), openbao_token_file in the config file, ~/.vault-token, or openbao_role_id for AppRole", code: .configuration)
         }
         if let address = settings.address, let failure = ReachabilityCheck.failure(address: address) {
-            return .unavailable(reason: "cannot reach OpenBao at \(address): \(failure); check BAO_ADDR and that the server runs")
+            return .unavailable(reason: "cannot reach OpenBao at \(address): \(failure)", nextStep: "check BAO_ADDR and that the server runs")
         }
         do {
             // Inside the probe's deadline, so the client's own error (a TLS failure) is what is reported.
@@ -83,8 +91,8 @@ public struct OpenBaoBackend: CredentialBackend {
         }
         let secret: SecretBytes
         if fields["encoding"]?.stringValue == "base64" {
-            guard let bytes = Data(base64Encoded: text) else { throw CredentialVaultError(.dataError, "the secret at \(path) is not valid base64") }
-            secret = SecretBytes(bytes)
+            guard let decoded = Base64.decodeSecret(text) else { throw CredentialVaultError(.dataError, "the secret at \(path) is not valid base64") }
+            secret = decoded
         } else {
             secret = SecretBytes(utf8: text)
         }
@@ -112,7 +120,7 @@ public struct OpenBaoBackend: CredentialBackend {
             if let text = item.secret.utf8String(), !text.utf8.contains(0) {
                 fields["secret"] = .string(text)
             } else {
-                fields["secret"] = .string(item.secret.withUnsafeBytes { Data($0).base64EncodedString() })
+                fields["secret"] = .string(Base64.encode(item.secret))
                 fields["encoding"] = .string("base64")
             }
             let body = JSONValue.object(["data": .object(fields), "options": .object(["cas": .number(Double(version))])])

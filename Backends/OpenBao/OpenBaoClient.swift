@@ -1,6 +1,14 @@
 import AsyncHTTPClient
 import CredentialVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -9,14 +17,12 @@ import NIOSSL
 /// timeout on every request. Maps statuses to ``CredentialVaultError`` codes: 403 → 77
 /// naming the path, 503 → 69 "server is sealed", connection and TLS failures → 69 naming
 /// the address (and the CA), timeouts → 75; 429 (standby, rate limit) is retried with backoff.
-final class OpenBaoClient: @unchecked Sendable {
+final class OpenBaoClient: Sendable {
     let settings: OpenBaoSettings
     let timeout: Duration
     private let client: HTTPClient
     /// The token in use (static, or from an AppRole login) and whether it was checked.
-    private let lock = NSLock()
-    private var token: String?
-    private var checked = false
+    private let token: Mutex<(value: String?, checked: Bool)>
 
     struct Reply {
         var status: Int
@@ -36,11 +42,11 @@ final class OpenBaoClient: @unchecked Sendable {
         }
         configuration.timeout = .init(connect: .seconds(max(1, timeout.components.seconds)), read: .seconds(max(1, timeout.components.seconds)))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        token = settings.staticToken()
+        token = Mutex((settings.staticToken(), false))
     }
 
-    private func currentToken() -> (String?, Bool) { lock.lock(); defer { lock.unlock() }; return (token, checked) }
-    private func setToken(_ value: String?, checked: Bool) { lock.lock(); token = value; self.checked = checked; lock.unlock() }
+    private func currentToken() -> (String?, Bool) { token.withLock { ($0.value, $0.checked) } }
+    private func setToken(_ value: String?, checked: Bool) { token.withLock { $0 = (value, checked) } }
 
     /// Before the first request: an AppRole login when configured; for a static token,
     /// `auth/token/lookup-self`, and `auth/token/renew-self` once two thirds of a renewable

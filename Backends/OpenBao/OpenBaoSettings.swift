@@ -1,5 +1,13 @@
 import CredentialVaultCore
+import CredentialVaultSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where the server is and who we are, as the `bao`/`vault` CLIs read it: `BAO_ADDR` or
 /// `VAULT_ADDR`, `BAO_TOKEN` or `VAULT_TOKEN` (else `openbao_token_file` in the config file,
@@ -46,8 +54,11 @@ struct OpenBaoSettings: Sendable {
         } else {
             let file = context.configuration.auth["openbao_token_file"]
                 ?? environment["HOME"].map { $0 + "/.vault-token" }
-            if let file, let text = try? String(contentsOfFile: file, encoding: .utf8) {
-                let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            // A token file that is missing, open to others or unreadable gives no token; the
+            // refusal then names the ways to give one.
+            if let file, let text = (try? SecretInput.read(.file(file), as: .line, limit: 4096, what: "the OpenBao token"))
+                .flatMap({ $0.withUnsafeBytes { String(validating: $0, as: UTF8.self) } }) {
+                let trimmed = text.trimmingWhitespaceAndNewlines()
                 if !trimmed.isEmpty { token = trimmed; tokenSource = file }
             }
         }
@@ -64,14 +75,10 @@ struct OpenBaoSettings: Sendable {
         guard let file = secretIDFile else {
             throw CredentialVaultError(.configuration, "openbao_role_id is set but no secret id: set openbao_secret_id_file (a 0600 file) or use systemd's LoadCredential=openbao.secret_id")
         }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: file)
-        if !file.hasPrefix(ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"] ?? "\u{0}"),
-           let mode = attributes?[.posixPermissions] as? Int, mode & 0o077 != 0 {
-            throw CredentialVaultError(.permissionDenied, "the AppRole secret id file \(file) is readable by group or others; run: chmod 600 '\(file)'")
+        let secret = try SecretInput.read(.file(file), as: .line, limit: 4096, what: "the AppRole secret id")
+        guard let text = secret.withUnsafeBytes({ String(validating: $0, as: UTF8.self) }), !text.trimmingWhitespaceAndNewlines().isEmpty else {
+            throw CredentialVaultError(.configuration, "the AppRole secret id in \(file) is empty or not UTF-8 text")
         }
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw CredentialVaultError(.configuration, "cannot read the AppRole secret id from \(file)")
-        }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.trimmingWhitespaceAndNewlines()
     }
 }

@@ -1,6 +1,14 @@
 internal import CKeyringBoundary
 import CredentialVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
 
 /// A failure reported by the keyring boundary (CKeyringBoundary), copied out of its call.
 struct LibSecretFailure: Error, CustomStringConvertible {
@@ -39,8 +47,7 @@ final class Cancellation: @unchecked Sendable {
     enum Reason: Sendable { case deadline, interrupted }
     fileprivate let call: OpaquePointer
     private let deadline: RenewableDeadline?
-    private let lock = NSLock()
-    private var cancelledFor: Reason?
+    private let cancelledFor = Mutex<Reason?>(nil)
 
     /// Only after the library loaded (``LibSecret/loadProblem`` is nil).
     init(deadline: RenewableDeadline? = nil) {
@@ -57,17 +64,13 @@ final class Cancellation: @unchecked Sendable {
 
     /// cvk_call_cancel (which also dismisses a dialog under way); the first reason given is kept.
     func cancel(_ reason: Reason = .deadline) {
-        lock.lock()
-        if cancelledFor == nil { cancelledFor = reason }
-        lock.unlock()
+        cancelledFor.withLock { if $0 == nil { $0 = reason } }
         cvk_call_cancel(call)
     }
 
     /// Why the call was cancelled, or nil.
     var reason: Reason? {
-        lock.lock()
-        defer { lock.unlock() }
-        return cancelledFor
+        cancelledFor.withLock { $0 }
     }
 
     /// The call's last failure.

@@ -1,5 +1,12 @@
 import CredentialVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The freedesktop Secret Service (gnome-keyring, KeePassXC, KWallet's bridge) over D-Bus,
 /// through libsecret.
@@ -49,16 +56,23 @@ public struct SecretServiceBackend: PromptingBackend {
     }
 
     public func probe(timeout: Duration) async -> BackendAvailability {
-        if let busProblem { return .unavailable(reason: busProblem) }
+        if let busProblem {
+            return .unavailable(reason: busProblem, nextStep: "run inside a D-Bus session: log in to a desktop, or start one with dbus-run-session")
+        }
         do {
             switch try await call(timeout: timeout, { try LibSecret.defaultCollectionState($0) }) {
             case .unlocked: return .available
-            case .locked: return .unavailable(reason: lockedReason, code: .locked)
+            case .locked: return .unavailable(reason: lockedReason, code: .locked, nextStep: unlockAdvice)
             case .noDefaultCollection:
-                return .unavailable(reason: "the keyring has no default collection; create one (for example a 'Login' keyring in Seahorse)")
+                return .unavailable(reason: "the keyring has no default collection",
+                                    nextStep: "create a default keyring (for example a 'Login' keyring in Seahorse)")
             }
         } catch let error as CredentialVaultError {
-            return .unavailable(reason: error.message, code: error.code == .timedOut ? .timedOut : .unavailable)
+            if error.code == .timedOut {
+                return .unavailable(reason: error.message, code: .timedOut, nextStep: "restart the keyring daemon (it may be stopped or wedged)")
+            }
+            let noProvider = (error.cause as? LibSecretFailure)?.kind == .serviceUnknown
+            return .unavailable(reason: error.message, nextStep: noProvider ? "install and start a Secret Service provider (apt install gnome-keyring, or enable KeePassXC's Secret Service integration)" : nil)
         } catch {
             return .unavailable(reason: "\(error)")
         }
@@ -71,12 +85,16 @@ public struct SecretServiceBackend: PromptingBackend {
         LibSecret.prefetch()
     }
 
+    /// How to unlock the keyring, for gnome-keyring and for KeePassXC.
+    var unlockAdvice: String {
+        "unlock it: gnome-keyring unlocks at desktop login, or run `printf '%s' \"$PASSWORD\" | gnome-keyring-daemon --unlock --replace` "
+            + "(the login password); KeePassXC: open KeePassXC and unlock the database"
+    }
+
     /// Why a locked keyring cannot be used here, and how to unlock it.
     var lockedReason: String {
-        let how = "unlock it: gnome-keyring unlocks at desktop login, or run `printf '%s' \"$PASSWORD\" | gnome-keyring-daemon --unlock --replace` "
-            + "(the login password); KeePassXC: open KeePassXC and unlock the database"
-        return canPrompt ? "the keyring is locked; \(how)"
-            : "the keyring is locked and no unlock dialog can be shown here (no DISPLAY or WAYLAND_DISPLAY, or an SSH session); \(how)"
+        canPrompt ? "the keyring is locked; \(unlockAdvice)"
+            : "the keyring is locked and no unlock dialog can be shown here (no DISPLAY or WAYLAND_DISPLAY, or an SSH session); \(unlockAdvice)"
     }
 
     /// Shows the service's unlock dialog and waits for the person, up to the prompt timeout.
@@ -264,7 +282,7 @@ public struct SecretServiceBackend: PromptingBackend {
     /// Which program serves the Secret Service: the bus names its process, whose name says.
     func provider() async -> SecretServiceProvider? {
         guard let pid = try? await call({ try LibSecret.providerPID($0) }) else { return nil }
-        let command = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let command = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingWhitespaceAndNewlines() ?? ""
         return SecretServiceProvider(pid: pid, command: command)
     }
 

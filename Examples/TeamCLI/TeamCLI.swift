@@ -9,7 +9,14 @@
 //   teamcli call          resolve the credential an API call would use, and say where it came from
 import CredentialVault
 import CredentialVaultAuth
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @main
 struct TeamCLI {
@@ -29,8 +36,7 @@ struct TeamCLI {
                     print("Logged in (\(mode.rawValue)) as \(identity?.displayName ?? "unknown"); stored in \(location)")
                 }
             case "token":
-                let input = FileHandle.standardInput.readDataToEndOfFile()
-                let token = SecretBytes(input.prefix { $0 != UInt8(ascii: "\n") })
+                let token = try SecretInput.read(.descriptor(STDIN_FILENO), as: .line, limit: 64 * 1024, what: "the token").withUnsafeBytes { SecretBytes($0) }
                 print("Token stored in \(try await session.storePersonalAccessToken(token))")
             case "status":
                 let status = try await session.status()
@@ -51,7 +57,8 @@ struct TeamCLI {
             }
         } catch let error as CredentialVaultError {
             printError("teamcli: \(error.message)")
-            exit(error.code.exitStatus)
+            // teamcli's own statuses: 80 when a login is needed, 64 for usage, 1 otherwise.
+            exit(error.code == .authenticationRequired ? 80 : error.code == .usage ? 64 : 1)
         } catch {
             printError("teamcli: \(error)")
             exit(70)
@@ -59,6 +66,7 @@ struct TeamCLI {
     }
 
     static func printError(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        let bytes = Array((text + "\n").utf8)
+        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 }

@@ -6,7 +6,14 @@ import CredentialVault
 import CredentialVaultAuth
 import CredentialVaultHelpers
 import FileBackend
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import OpenBaoBackend
 
 /// The passphrase every seed bundle uses.
@@ -20,7 +27,7 @@ enum FuzzTarget: String, CaseIterable {
     case bundle
     /// The strict JSON parser.
     case json
-    /// credentials.json, the plaintext file store document: both readers, which must agree.
+    /// credentials.json, the plaintext file store document: read, written and read back alike.
     case filestore
     /// credentials.cvstore: the header, then the body under a fixed key.
     case encstore
@@ -55,7 +62,7 @@ public func parserFuzzerTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) 
         if let value = try? JSONParser.parse(bytes) { _ = value.serialized() }
     case .filestore:
         // The direct reader (every `get`, `set` and `list`) must agree with the reference reader.
-        if let problem = FileStoreReader.disagreement(on: bytes) { fatalError("FileStoreReader \(problem)") }
+        if let problem = FileStoreReader.roundTripProblem(on: bytes) { fatalError("credentials.json: \(problem)") }
     case .encstore:
         if (try? StoreEnvelope.Header(file: bytes, path: "fuzz/credentials.cvstore")) != nil {
             _ = StoreEnvelope.open(file: bytes, dataKey: fuzzDataKey)

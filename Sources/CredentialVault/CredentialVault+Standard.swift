@@ -1,5 +1,6 @@
 @_exported import CredentialVaultCore
 @_exported import CredentialVaultCrypto
+@_exported import CredentialVaultSystem
 @_exported import EncryptedFileBackend
 import FileBackend
 import MemoryBackend

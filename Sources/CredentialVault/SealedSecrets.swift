@@ -1,7 +1,11 @@
 import CredentialVaultCore
 import CredentialVaultCrypto
-import FileBackend
+import CredentialVaultSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -160,15 +164,12 @@ enum DataKeyStore {
         }
         switch self {
         case .file(let path, _):
-            let directory = (path as NSString).deletingLastPathComponent
-            if !FileManager.default.fileExists(atPath: directory) {
-                try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            let directory = FilePaths.directory(of: path)
+            if access(directory, F_OK) != 0 { try SecureFileSystem.ensureDirectory(directory) }
+            // Never over an existing key: a racing process that made one first wins.
+            try SecureFileSystem.writeAtomically(path, replacing: false) { descriptor in
+                _ = try hex.withUnsafeBytes { try descriptor.writeAll($0) }
             }
-            let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw CredentialVaultError(.cannotWrite, "cannot create the data key file \(path): \(String(cString: strerror(errno)))") }
-            let ok = hex.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) == $0.count } && fsync(fd) == 0
-            close(fd)
-            guard ok else { unlink(path); throw CredentialVaultError(.cannotWrite, "cannot write the data key file \(path)") }
         case .backendItem(let itemKey):
             try await vault.backend.store(CredentialItem(key: itemKey, label: "CredentialVault data key for \(vault.context.app.name)",
                                                          secret: hex.withUnsafeBytes { SecretBytes($0) }))

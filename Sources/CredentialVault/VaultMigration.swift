@@ -1,5 +1,12 @@
 import CredentialVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `migrate` did or would do.
 public struct MigrationReport: Sendable {

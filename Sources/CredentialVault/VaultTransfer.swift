@@ -1,5 +1,12 @@
 import CredentialVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What importing a set of items into a vault would do.
 public struct ImportPlan: Sendable {

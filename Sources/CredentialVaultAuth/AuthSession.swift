@@ -1,5 +1,12 @@
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The login flows of one app on a `CredentialVault`: device-code login, refresh,
 /// personal access tokens, workspace API keys, prod/dev modes, the resolver, status and
@@ -150,7 +157,7 @@ public struct AuthSession: Sendable {
     /// - Throws: `.dataError` for an empty value or one shaped like a JWT (OAuth tokens come
     ///   from `auth login`).
     public func storePersonalAccessToken(_ token: SecretBytes) async throws -> String {
-        let trimmed = token.utf8String()?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = token.utf8String()?.trimmingWhitespaceAndNewlines()
         guard let trimmed, !trimmed.isEmpty else {
             throw CredentialVaultError(.dataError, "the personal access token is empty; paste the token on standard input")
         }
@@ -182,7 +189,7 @@ public struct AuthSession: Sendable {
     ///   belongs to another workspace.
     public func setWorkspaceKey(_ name: String, key: SecretBytes) async throws -> ServiceMode {
         try APIKey.validateWorkspace(name)
-        let trimmed = SecretBytes(utf8: key.utf8String()?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
+        let trimmed = SecretBytes(utf8: key.utf8String()?.trimmingWhitespaceAndNewlines() ?? "")
         try APIKey.validate(trimmed, prefix: settings.apiKeyPrefix, workspace: name, source: "standard input")
         let mode = try await currentMode().mode
         try await store.update { $0[mode].workspaceKeys[name] = trimmed }

@@ -1,5 +1,12 @@
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `auth status` reports: who, where, which source won and what it shadowed.
 public struct AuthStatus: Sendable {
@@ -38,7 +45,7 @@ public struct AuthStatus: Sendable {
             if !credential.warnings.isEmpty { object["warnings"] = .array(credential.warnings.map { .string($0) }) }
         }
         if let problem {
-            object["error"] = .object(["message": .string(problem.message), "exit_status": .number(Double(problem.code.exitStatus))])
+            object["error"] = .object(["message": .string(problem.message), "code": .string(problem.code.description)])
         }
         if let identity, let name = identity.displayName {
             object["identity"] = .object(["name": .string(name), "claim": .string(identity.displayClaim ?? "sub"),

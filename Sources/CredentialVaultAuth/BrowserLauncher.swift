@@ -1,4 +1,12 @@
+import CredentialVaultSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Opens a URL in the person's browser: each command of `$BROWSER` (`:`-separated, `%s`
 /// replaced by the URL) in turn, else `xdg-open`. Failing to open one is not an error.
@@ -16,29 +24,27 @@ enum BrowserLauncher {
             var words = command.split(separator: " ").map(String.init)
             guard !words.isEmpty else { continue }
             if words.contains(where: { $0.contains("%s") }) {
-                words = words.map { $0.replacingOccurrences(of: "%s", with: url) }
+                words = words.map { $0.replacing("%s", with: url) }
             } else {
                 words.append(url)
             }
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = words
-            process.environment = environment
-            process.standardInput = FileHandle.nullDevice
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            let process: SpawnedProcess
             do {
-                try process.run()
+                process = try SpawnedProcess.start(["/usr/bin/env"] + words, environment: environment)
             } catch {
-                failures.append("\(words[0]): \(error.localizedDescription)")
+                failures.append("\(words[0]): \(error)")
                 continue
             }
             // A launcher that is still running after 2 s has the URL; one that exits
             // quickly tells us whether it worked.
-            let deadline = Date().addingTimeInterval(2)
-            while process.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-            if process.isRunning || process.terminationStatus == 0 { return (true, "opened \(words[0])") }
-            failures.append("\(words[0]) exited with status \(process.terminationStatus)")
+            let deadline = ContinuousClock.now + .seconds(2)
+            var status = process.exitStatus()
+            while status == nil, ContinuousClock.now < deadline {
+                _ = usleep(20_000)
+                status = process.exitStatus()
+            }
+            guard let status, status != 0 else { return (true, "opened \(words[0])") }
+            failures.append("\(words[0]) exited with status \(status)")
         }
         return (false, failures.joined(separator: "; "))
     }

@@ -1,5 +1,13 @@
 import CredentialVault
+import CredentialVaultSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension AuthSession {
     /// The credential to use, where it came from, and which other sources were present but
@@ -116,21 +124,11 @@ extension AuthSession {
             "not authenticated: no credential for \(settings.app.name) in \(mode) mode. Fix with one of: " + fixes.joined(separator: "; "))
     }
 
-    /// Reads an API key file: the first line, which must not be empty; refuses a file that
-    /// group or others can read.
+    /// Reads an API key file: one line (a trailing newline ignored), not empty, with the checks
+    /// every secret file gets (yours, mode 0600 or stricter, not a link, a regular file).
     static func readKeyFile(_ path: String) throws -> SecretBytes {
-        let url = URL(fileURLWithPath: path)
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
-            throw CredentialVaultError(.usage, "--api-key-file \(path) does not exist or cannot be read")
-        }
-        if let mode = attributes[.posixPermissions] as? Int, mode & 0o077 != 0 {
-            throw CredentialVaultError(.permissionDenied, "--api-key-file \(path) is readable by group or others (mode \(String(mode, radix: 8))); run: chmod 600 '\(path)'")
-        }
-        guard let data = try? Data(contentsOf: url), let text = String(data: data, encoding: .utf8) else {
-            throw CredentialVaultError(.dataError, "--api-key-file \(path) is not UTF-8 text")
-        }
-        let line = text.split(separator: "\n", omittingEmptySubsequences: false).first.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) } ?? ""
-        guard !line.isEmpty else { throw CredentialVaultError(.dataError, "--api-key-file \(path) is empty") }
-        return SecretBytes(utf8: line)
+        let key = try SecretInput.read(.file(path), as: .line, limit: 4096, what: "the API key")
+        guard key.count > 0 else { throw CredentialVaultError(.dataError, "--api-key-file \(path) is empty") }
+        return key.withUnsafeBytes { SecretBytes($0) }
     }
 }

@@ -1,6 +1,13 @@
 import AsyncHTTPClient
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOHTTP1
 
@@ -143,28 +150,10 @@ enum FormEncoding {
     }
 
     static func escape(_ text: String) -> String {
-        var output = ""
-        for byte in text.utf8 {
-            if unreserved.contains(byte) { output.unicodeScalars.append(UnicodeScalar(byte)) }
-            else if byte == 0x20 { output += "+" }
-            else { output += String(format: "%%%02X", byte) }
-        }
-        return output
+        Hex.percentEncoded(text, keeping: unreserved, spaceAsPlus: true)
     }
 
     static func decode(_ text: String) -> String? {
-        var bytes: [UInt8] = []
-        var iterator = Array(text.utf8).makeIterator()
-        while let byte = iterator.next() {
-            switch byte {
-            case UInt8(ascii: "+"): bytes.append(0x20)
-            case UInt8(ascii: "%"):
-                guard let high = iterator.next(), let low = iterator.next(),
-                      let value = UInt8(String(decoding: [high, low], as: UTF8.self), radix: 16) else { return nil }
-                bytes.append(value)
-            default: bytes.append(byte)
-            }
-        }
-        return String(bytes: bytes, encoding: .utf8)
+        Hex.percentDecoded(text, plusAsSpace: true)
     }
 }

@@ -1,5 +1,12 @@
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The identity claims of an ID token, read without verifying its signature: good enough to
 /// say who is logged in, never to make a security decision. Shown as "unverified".
@@ -19,9 +26,9 @@ public struct IDTokenClaims: Sendable, Equatable {
         guard let text = token.utf8String() else { return nil }
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { return nil }
-        var base64 = parts[1].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var base64 = String(parts[1].replacing("-", with: "+").replacing("_", with: "/"))
         while base64.count % 4 != 0 { base64 += "=" }
-        guard let data = Data(base64Encoded: base64), let json = try? JSONParser.parse(Array(data)) else { return nil }
+        guard let data = Base64.decode(base64), let json = try? JSONParser.parse(data) else { return nil }
         subject = json["sub"]?.stringValue
         email = json["email"]?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
         preferredUsername = json["preferred_username"]?.stringValue

@@ -1,5 +1,12 @@
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A token endpoint's successful answer (RFC 6749 §5.1), before it is sealed and stored.
 package struct TokenResponse: Sendable {

@@ -1,5 +1,12 @@
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An OAuth token set as stored for one app and mode. The refresh token is kept sealed
 /// (see `CredentialVault.seal(_:for:)`) and opened only when a refresh needs it.
@@ -54,7 +61,7 @@ public struct TokenSet: Sendable, Equatable, CustomStringConvertible {
             "token_endpoint": .string(endpoints.token),
             "device_authorization_endpoint": .string(endpoints.deviceAuthorization),
         ]
-        if let sealedRefreshToken { object["refresh_token_sealed"] = .string(Data(sealedRefreshToken).base64EncodedString()) }
+        if let sealedRefreshToken { object["refresh_token_sealed"] = .string(Base64.encode(sealedRefreshToken)) }
         if let expiresAt { object["expires_at"] = .number(expiresAt.timeIntervalSince1970) }
         if let idToken { object["id_token"] = .string(idToken.utf8String() ?? "") }
         if let scope { object["scope"] = .string(scope) }
@@ -73,8 +80,8 @@ public struct TokenSet: Sendable, Equatable, CustomStringConvertible {
         accessToken = SecretBytes(utf8: access)
         tokenType = json["token_type"]?.stringValue ?? "Bearer"
         if let sealed = json["refresh_token_sealed"]?.stringValue {
-            guard let bytes = Data(base64Encoded: sealed) else { throw bad("refresh_token_sealed") }
-            sealedRefreshToken = Array(bytes)
+            guard let bytes = Base64.decode(sealed) else { throw bad("refresh_token_sealed") }
+            sealedRefreshToken = bytes
         }
         expiresAt = json["expires_at"]?.numberValue.map { Date(timeIntervalSince1970: $0) }
         self.storedAt = Date(timeIntervalSince1970: storedAt)

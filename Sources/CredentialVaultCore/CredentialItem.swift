@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One stored credential: its key, a label people read, extra attributes, and the secret.
 public struct CredentialItem: Sendable, Equatable, CustomStringConvertible {

@@ -1,5 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
+import Synchronization
 
 /// The façade a Swift program uses: one call chooses a backend, then store, read, delete
 /// and list credentials.
@@ -137,14 +145,13 @@ public final class CredentialVault: Sendable {
 }
 
 /// A flag that is set once, across threads.
-final class LockedFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var isSet = false
+final class LockedFlag: Sendable {
+    private let isSet = Mutex(false)
     /// Sets the flag; returns true only for the first caller.
     func setOnce() -> Bool {
-        lock.lock(); defer { lock.unlock() }
-        if isSet { return false }
-        isSet = true
-        return true
+        isSet.withLock { isSet in
+            defer { isSet = true }
+            return !isSet
+        }
     }
 }

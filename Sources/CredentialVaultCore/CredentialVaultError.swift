@@ -18,41 +18,39 @@ public struct CredentialVaultError: Error, CustomStringConvertible {
         return "\(message) (\(cause))"
     }
 
-    /// What kind of failure this is. Each code has a stable exit status (`exitStatus`),
-    /// documented in README.
+    /// What kind of failure this is. A program maps codes to what it reports (the `credvault`
+    /// CLI to the exit statuses README documents); the library never exits.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
-        /// The process exit status the CLI uses for this code.
-        public let exitStatus: Int32
         private let name: String
-        private init(_ exitStatus: Int32, _ name: String) { self.exitStatus = exitStatus; self.name = name }
+        private init(_ name: String) { self.name = name }
 
-        /// No item for that service and account (exit 1).
-        public static let notFound = Code(1, "not found")
-        /// Bad command-line usage or arguments (exit 64).
-        public static let usage = Code(64, "usage")
-        /// Input or a stored file that cannot be understood (exit 65).
-        public static let dataError = Code(65, "data error")
-        /// No usable backend, the keyring is locked, or plaintext fallback was refused (exit 69).
-        public static let unavailable = Code(69, "unavailable")
-        /// The backend that holds the app's items is locked and could not be unlocked here (exit 69,
-        /// as ``unavailable``): a keyring with no way to show its unlock dialog.
-        public static let locked = Code(69, "locked")
-        /// A person cancelled the keyring's unlock or access dialog (exit 79).
-        public static let cancelled = Code(79, "cancelled")
-        /// A bug or an unexpected failure inside CredentialVault (exit 70).
-        public static let `internal` = Code(70, "internal error")
-        /// A write could not be completed: disk full, read-only file system (exit 73).
-        public static let cannotWrite = Code(73, "cannot write")
-        /// A deadline passed: a keyring daemon that does not answer, a lock held too long (exit 75).
-        public static let timedOut = Code(75, "timed out")
-        /// Insecure permissions, wrong owner, a symlink, or access denied (exit 77).
-        public static let permissionDenied = Code(77, "permission denied")
-        /// A configuration file or variable that is wrong (exit 78).
-        public static let configuration = Code(78, "configuration error")
-        /// No usable credential: log in, store a token, or the refresh chain was broken (exit 80).
-        public static let authenticationRequired = Code(80, "authentication required")
-        /// The user pressed Ctrl-C; nothing was written (exit 130, as a shell reports SIGINT).
-        public static let interrupted = Code(130, "interrupted")
+        /// No item for that service and account.
+        public static let notFound = Code("not found")
+        /// Bad command-line usage or arguments.
+        public static let usage = Code("usage")
+        /// Input or a stored file that cannot be understood.
+        public static let dataError = Code("data error")
+        /// No usable backend, or plaintext fallback was refused.
+        public static let unavailable = Code("unavailable")
+        /// The backend that holds the app's items is locked and could not be unlocked here: a
+        /// keyring with no way to show its unlock dialog.
+        public static let locked = Code("locked")
+        /// A person cancelled the keyring's unlock or access dialog.
+        public static let cancelled = Code("cancelled")
+        /// A bug or an unexpected failure inside CredentialVault.
+        public static let `internal` = Code("internal error")
+        /// A write could not be completed: disk full, read-only file system.
+        public static let cannotWrite = Code("cannot write")
+        /// A deadline passed: a keyring daemon that does not answer, a lock held too long.
+        public static let timedOut = Code("timed out")
+        /// Insecure permissions, wrong owner, a symlink, or access denied.
+        public static let permissionDenied = Code("permission denied")
+        /// A configuration file or variable that is wrong.
+        public static let configuration = Code("configuration error")
+        /// No usable credential: log in, store a token, or the refresh chain was broken.
+        public static let authenticationRequired = Code("authentication required")
+        /// The user pressed Ctrl-C; nothing was written.
+        public static let interrupted = Code("interrupted")
 
         public var description: String { name }
     }

@@ -1,11 +1,19 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import Dispatch
+import Synchronization
 
 /// Resumes a continuation exactly once, whichever of several racers gets there first.
-private final class OnceResumer<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var continuation: CheckedContinuation<T?, Never>?
+private final class OnceResumer<T: Sendable>: Sendable {
+    private let continuation: Mutex<CheckedContinuation<T?, Never>?>
 
-    init(_ continuation: CheckedContinuation<T?, Never>) { self.continuation = continuation }
+    init(_ continuation: CheckedContinuation<T?, Never>) { self.continuation = Mutex(continuation) }
 
     /// Returns whether this call was the one that resumed.
     @discardableResult
@@ -18,11 +26,10 @@ private final class OnceResumer<T: Sendable>: @unchecked Sendable {
     /// Takes the continuation, so that no other racer resumes it; nil when one already did.
     /// The caller resumes it after doing what must happen before the waiter runs on.
     func claim() -> CheckedContinuation<T?, Never>? {
-        lock.lock()
-        defer { lock.unlock() }
-        let pending = continuation
-        continuation = nil
-        return pending
+        continuation.withLock { pending in
+            defer { pending = nil }
+            return pending
+        }
     }
 }
 
@@ -47,49 +54,46 @@ package func firstResult<T: Sendable>(
 /// A deadline that the work it guards pushes back each time an answer arrives, so a series
 /// of calls (a keyring `list` reads one item after another) is limited per call, not in total:
 /// a wedged service still times out one interval after its last answer.
-package final class RenewableDeadline: @unchecked Sendable {
-    private let lock = NSLock()
-    private var expiry: DispatchTime
+package final class RenewableDeadline: Sendable {
+    private struct State {
+        var expiry: DispatchTime
+        var expiredEarly: (@Sendable () -> Void)?
+    }
+    private let state: Mutex<State>
     /// How long the guarded work may go without an answer.
     package let interval: Duration
 
     package init(_ interval: Duration) {
         self.interval = interval
-        expiry = .now() + interval.seconds
+        state = Mutex(State(expiry: .now() + interval.seconds))
     }
-
-    private var expiredEarly: (@Sendable () -> Void)?
 
     /// Ends the wait now: the guarded work is abandoned as at a passed deadline.
     package func expireNow() {
-        lock.lock()
-        expiry = .now()
-        let hook = expiredEarly
-        lock.unlock()
+        let hook = state.withLock { state in
+            state.expiry = .now()
+            return state.expiredEarly
+        }
         hook?()
     }
 
     /// Called by ``expireNow()``; called at once when the deadline has already passed.
     fileprivate func onExpireNow(_ hook: @escaping @Sendable () -> Void) {
-        lock.lock()
-        expiredEarly = hook
-        let passed = expiry <= .now()
-        lock.unlock()
+        let passed = state.withLock { state in
+            state.expiredEarly = hook
+            return state.expiry <= .now()
+        }
         if passed { hook() }
     }
 
     /// Moves the deadline to one interval from now.
     package func renew() {
         let next = DispatchTime.now() + interval.seconds
-        lock.lock()
-        expiry = next
-        lock.unlock()
+        state.withLock { $0.expiry = next }
     }
 
     fileprivate var current: DispatchTime {
-        lock.lock()
-        defer { lock.unlock() }
-        return expiry
+        state.withLock { $0.expiry }
     }
 }
 
@@ -114,9 +118,9 @@ package func runBlocking<T: Sendable>(
 ) async -> T? {
     await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
         let resumer = OnceResumer(continuation)
-        let thread = Thread { resumer.resume(work()) }
-        thread.stackSize = 1 << 20
-        thread.start()
+        // A queue of its own targets dispatch's overcommitting pool, which starts a new thread
+        // when every thread is blocked: a wedged call never holds up another one.
+        DispatchQueue(label: "credvault.blocking").async { resumer.resume(work()) }
         // Fires at the deadline; when it was renewed meanwhile, waits for the new one.
         @Sendable func watch(_ at: DispatchTime) {
             DispatchQueue.global().asyncAfter(deadline: at) {
@@ -146,6 +150,6 @@ extension Duration {
     package var formattedSeconds: String {
         let value = seconds
         if value == value.rounded() { return "\(Int(value)) s" }
-        return String(format: "%.2f s", value)
+        return "\(value.formatted(decimals: 2)) s"
     }
 }

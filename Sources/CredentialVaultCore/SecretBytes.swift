@@ -18,6 +18,15 @@ public struct SecretBytes: Sendable, Equatable, CustomStringConvertible, CustomD
         storage = Storage(Array(bytes))
     }
 
+    /// `count` bytes written by `initializer` straight into the secret's storage.
+    public init(count: Int, initializer: (UnsafeMutableRawBufferPointer) -> Void) {
+        storage = Storage([UInt8](unsafeUninitializedCapacity: count) { buffer, written in
+            buffer.initialize(repeating: 0)
+            initializer(UnsafeMutableRawBufferPointer(buffer))
+            written = count
+        })
+    }
+
     /// The UTF-8 bytes of `text`.
     public init(utf8 text: String) {
         storage = Storage(Array(text.utf8))

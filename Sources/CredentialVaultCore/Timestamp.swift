@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,17 +36,18 @@ public enum Timestamp {
     /// Parses `YYYY-MM-DDTHH:MM:SSZ`; anything else is `nil`. Days past the end of a month
     /// roll over into the next, as timegm(3) does.
     public static func parse(_ text: String) -> Date? {
-        // A store of 1,000 items holds 2,000 of these: no allocation, no libc call.
-        text.utf8.withContiguousStorageIfAvailable(parse) ?? parse(Array(text.utf8).withUnsafeBufferPointer { $0 })
+        parse(Array(text.utf8)[...])
     }
 
-    /// ``parse(_:)`` on the UTF-8 bytes of the text.
-    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Date? {
-        guard bytes.count == 20, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-"), bytes[10] == UInt8(ascii: "T"),
-              bytes[13] == UInt8(ascii: ":"), bytes[16] == UInt8(ascii: ":"), bytes[19] == UInt8(ascii: "Z") else { return nil }
+    /// ``parse(_:)`` on the UTF-8 bytes of the text (a store of 1,000 items holds 2,000 of
+    /// these: no allocation, no libc call).
+    package static func parse(_ bytes: ArraySlice<UInt8>) -> Date? {
+        let start = bytes.startIndex
+        guard bytes.count == 20, bytes[start + 4] == UInt8(ascii: "-"), bytes[start + 7] == UInt8(ascii: "-"), bytes[start + 10] == UInt8(ascii: "T"),
+              bytes[start + 13] == UInt8(ascii: ":"), bytes[start + 16] == UInt8(ascii: ":"), bytes[start + 19] == UInt8(ascii: "Z") else { return nil }
         func number(_ from: Int, _ count: Int) -> Int? {
             var value = 0
-            for index in from..<(from + count) {
+            for index in (start + from)..<(start + from + count) {
                 let byte = bytes[index]
                 guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
                 value = value * 10 + Int(byte - UInt8(ascii: "0"))

@@ -1,4 +1,11 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Chooses a backend: by option, environment variable, config file, or automatically by
 /// probing the registered backends in priority order under a deadline.
@@ -58,7 +65,8 @@ public struct VaultSelector: Sendable {
         let clock = ContinuousClock()
         let start = clock.now
         let verdict = await firstResult(within: timeout) { await backend.probe(timeout: timeout) }
-        return (verdict ?? .unavailable(reason: "did not answer within \(timeout.formattedSeconds) (is the service stopped or wedged?)", code: .timedOut),
+        return (verdict ?? .unavailable(reason: "did not answer within \(timeout.formattedSeconds) (is the service stopped or wedged?)", code: .timedOut,
+                                        nextStep: "restart the service (it may be stopped or wedged), or raise \(context.app.variable("PROBE_TIMEOUT"))"),
                 clock.now - start)
     }
 
@@ -131,8 +139,8 @@ public struct VaultSelector: Sendable {
             let backend = try type.init(context: context)
             let (found, elapsed) = await availability(of: backend)
             record(type, found, elapsed)
-            if case .unavailable(let reason, let code) = found, !(prompting && code == .locked && backend is any PromptingBackend) {
-                throw CredentialVaultError(code, "backend '\(type.name)' (from \(requested.source)) is not usable: \(reason)")
+            if case .unavailable(let reason, let code, let step) = found, !(prompting && code == .locked && backend is any PromptingBackend) {
+                throw CredentialVaultError(code, "backend '\(type.name)' (from \(requested.source)) is not usable: \(reason)" + (step.map { "; \($0)" } ?? ""))
             }
             _ = try await unlocked(backend, found)
             return (BackendSelection(backend: type.name, source: requested.source, candidates: candidates, isPlaintextFallback: false), backend)
@@ -159,7 +167,7 @@ public struct VaultSelector: Sendable {
                 if verdict.isAvailable {
                     return (BackendSelection(backend: type.name, source: .home(path: location), candidates: candidates, isPlaintextFallback: false), backend)
                 }
-                if case .unavailable(let reason, let code) = verdict { failures.append((type.name, reason, code)) }
+                if case .unavailable(let reason, let code, _) = verdict { failures.append((type.name, reason, code)) }
             }
             let code = failures.map(\.code).first { $0 != .unavailable } ?? .unavailable
             throw CredentialVaultError(code,
@@ -175,7 +183,7 @@ public struct VaultSelector: Sendable {
             let (found, elapsed) = await availability(of: backend)
             record(type, found, elapsed)
             guard chosen == nil else { continue }
-            if type.protection == .keyring, case .unavailable(let reason, let code) = found, [.locked, .timedOut, .cancelled].contains(code) {
+            if type.protection == .keyring, case .unavailable(let reason, let code, _) = found, [.locked, .timedOut, .cancelled].contains(code) {
                 // The keyring is there but cannot be used now; it may hold this app's items, so
                 // no other backend stands in for it.
                 let kept = "Nothing was read from or written to another backend, since the keyring may hold this app's credentials. "

@@ -1,5 +1,12 @@
 import CredentialVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// An encrypted backup of credentials: bundle format version 1 (docs/FORMAT.md).
 ///
@@ -58,7 +65,7 @@ enum BundlePayload {
                 var fields: [String: JSONValue] = [
                     "service": .string(item.key.service), "account": .string(item.key.account), "label": .string(item.label),
                     "attributes": .object(item.attributes.mapValues { .string($0) }),
-                    "secret": .string(item.secret.withUnsafeBytes { Data($0).base64EncodedString() }),
+                    "secret": .string(Base64.encode(item.secret)),
                 ]
                 if let created = item.created { fields["created"] = .string(Timestamp.format(created)) }
                 if let modified = item.modified { fields["modified"] = .string(Timestamp.format(modified)) }
@@ -87,7 +94,7 @@ enum BundlePayload {
             guard let service = value["service"]?.stringValue, let account = value["account"]?.stringValue,
                   let key = try? CredentialKey(service: service, account: account) else { throw refuse("item \(index) has no service or account") }
             guard seen.insert(key).inserted else { throw refuse("item \(index) repeats \(key)") }
-            guard let encoded = value["secret"]?.stringValue, let secret = Data(base64Encoded: encoded) else {
+            guard let encoded = value["secret"]?.stringValue, let secret = Base64.decodeSecret(encoded) else {
                 throw refuse("item \(index) has no base64 secret")
             }
             var attributes: [String: String] = [:]
@@ -95,7 +102,7 @@ enum BundlePayload {
                 guard let text = raw.stringValue else { throw refuse("item \(index) attribute \(name) is not a string") }
                 attributes[name] = text
             }
-            return CredentialItem(key: key, label: value["label"]?.stringValue, attributes: attributes, secret: SecretBytes(secret),
+            return CredentialItem(key: key, label: value["label"]?.stringValue, attributes: attributes, secret: secret,
                                   created: value["created"]?.stringValue.flatMap(Timestamp.parse),
                                   modified: value["modified"]?.stringValue.flatMap(Timestamp.parse))
         }

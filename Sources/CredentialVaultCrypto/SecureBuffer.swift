@@ -54,6 +54,12 @@ public final class SecureBuffer: @unchecked Sendable, CustomStringConvertible {
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
+    /// Calls `body` with the writable bytes, for readers that fill the buffer in steps; do not
+    /// let the pointer escape.
+    public func withMutableBytes<R>(_ body: (UnsafeMutableRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeMutableRawBufferPointer(start: base, count: count))
+    }
+
     /// Compares in constant time (sodium_memcmp).
     public func constantTimeEquals(_ other: SecureBuffer) -> Bool {
         count == other.count && sodium_memcmp(base, other.base, count) == 0

@@ -1,5 +1,12 @@
 import CredentialVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The password-protected store, `credentials.cvstore`, format version 1 (docs/FORMAT.md).
 ///

@@ -1,5 +1,12 @@
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The docker-credential-helpers protocol (`credsStore` in `~/.docker/config.json`): the
 /// action is the one argument, input on stdin, output and errors on stdout, exit 1 on error.
@@ -83,7 +90,7 @@ public struct DockerCredentialHelper: Sendable {
 
     /// The server URL on stdin: lines joined, then trimmed (strings.TrimSpace).
     package static func serverURL(_ input: [UInt8]) throws -> String {
-        let url = String(decoding: joinedLines(input), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let url = String(decoding: joinedLines(input), as: UTF8.self).trimmingWhitespaceAndNewlines()
         guard !url.isEmpty else { throw CredentialVaultError(.usage, missingServerURLMessage) }
         return url
     }

@@ -1,5 +1,12 @@
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One credential description in git's helper protocol (`git help credential`): `key=value`
 /// lines, ended by a blank line or the end of input.
@@ -111,7 +118,7 @@ public struct GitCredential: Sendable, Equatable, CustomStringConvertible {
     /// Splits `protocol://[user[:password]@]host[:port][/path]` into fields, percent-decoding
     /// the user and path and dropping trailing slashes, as git's credential_from_url does.
     private mutating func applyURL(_ url: String) {
-        guard let schemeEnd = url.range(of: "://") else { return }
+        guard let schemeEnd = url.firstRange(of: "://") else { return }
         self.protocol = String(url[..<schemeEnd.lowerBound])
         var rest = Substring(url[schemeEnd.upperBound...])
         var pathPart: Substring = ""
@@ -122,16 +129,16 @@ public struct GitCredential: Sendable, Equatable, CustomStringConvertible {
         if let at = rest.lastIndex(of: "@") {
             let userInfo = rest[..<at]
             let user = userInfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
-            username = user.removingPercentEncoding ?? user
+            username = Hex.percentDecoded(user) ?? user
             if let colon = userInfo.firstIndex(of: ":") {
                 let secret = String(userInfo[userInfo.index(after: colon)...])
-                password = SecretBytes(utf8: secret.removingPercentEncoding ?? secret)
+                password = SecretBytes(utf8: Hex.percentDecoded(secret) ?? secret)
             }
             rest = rest[rest.index(after: at)...]
         }
         host = rest.isEmpty ? nil : String(rest)
         while pathPart.hasSuffix("/") { pathPart = pathPart.dropLast() }
-        let decoded = String(pathPart).removingPercentEncoding ?? String(pathPart)
+        let decoded = Hex.percentDecoded(String(pathPart)) ?? String(pathPart)
         path = decoded.isEmpty ? nil : decoded
     }
 

@@ -1,5 +1,12 @@
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// git's credential helper protocol over a `CredentialVault`: `get`, `store` and `erase`
 /// (`git help credential`), so `git config credential.helper '!credvault git-credential'`
@@ -69,8 +76,8 @@ public struct GitCredentialHelper: Sendable {
         if let item = found {
             reply = GitCredential(username: item.key.account, password: item.secret)
             if let expiry = item.attributes[Self.expiryAttribute].flatMap(Int64.init) { reply.passwordExpiryUTC = expiry }
-            if let sealed = item.attributes[Self.refreshTokenAttribute], let bytes = Data(base64Encoded: sealed) {
-                reply.oauthRefreshToken = try await vault.openSealed(Array(bytes), for: item.key)
+            if let sealed = item.attributes[Self.refreshTokenAttribute], let bytes = Base64.decode(sealed) {
+                reply.oauthRefreshToken = try await vault.openSealed(bytes, for: item.key)
             }
         } else if let foreign = try await libsecretItem(matching: request) {
             reply = foreign
@@ -95,7 +102,7 @@ public struct GitCredentialHelper: Sendable {
         if let path = request.path { attributes[Self.pathAttribute] = path }
         if let expiry = request.passwordExpiryUTC { attributes[Self.expiryAttribute] = String(expiry) }
         if let token = request.oauthRefreshToken {
-            attributes[Self.refreshTokenAttribute] = Data(try await vault.seal(token, for: key)).base64EncodedString()
+            attributes[Self.refreshTokenAttribute] = Base64.encode(try await vault.seal(token, for: key))
             attributes[CredentialVault.containsSealedAttribute] = "v1"
         }
         try await vault.store(CredentialItem(key: key, label: "Git: \(request.url)", attributes: attributes, secret: password))

@@ -1,6 +1,13 @@
 import Crypto
 import CredentialVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Time-based one-time passwords (RFC 6238 over RFC 4226 HOTP), for the store's second
 /// step and for apps that enrol people themselves. HMAC comes from swift-crypto.
@@ -65,7 +72,7 @@ public struct TOTP: Sendable, Equatable {
     /// The Key URI (`otpauth://totp/ISSUER:ACCOUNT?secret=…&issuer=…&algorithm=…&digits=…&period=…`).
     public func uri(issuer: String, account: String) -> String {
         func escape(_ text: String) -> String {
-            text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
+            Hex.percentEncoded(text, keeping: Hex.unreserved)
         }
         return "otpauth://totp/\(escape(issuer)):\(escape(account))?secret=\(Base32.encode(secret))&issuer=\(escape(issuer))"
             + "&algorithm=\(algorithm.rawValue)&digits=\(digits)&period=\(period)"

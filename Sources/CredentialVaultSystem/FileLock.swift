@@ -1,5 +1,9 @@
 import CredentialVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,7 +39,7 @@ public final class FileLock {
                     throw CredentialVaultError(.timedOut,
                         "gave up after \(timeout.formattedSeconds) waiting for the lock on \(path), held by \(holder); if that process is stuck, stop it and try again")
                 }
-                Thread.sleep(forTimeInterval: pause.seconds)
+                _ = usleep(useconds_t(pause.seconds * 1_000_000))
                 pause = min(pause * 2, .milliseconds(20))
             }
         } catch {
@@ -52,7 +56,7 @@ public final class FileLock {
         var buffer = [UInt8](repeating: 0, count: 32)
         let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
         guard count > 0 else { return nil }
-        return Int32(String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        return Int32(String(decoding: buffer[..<count], as: UTF8.self).trimmingWhitespaceAndNewlines())
     }
 
     deinit {

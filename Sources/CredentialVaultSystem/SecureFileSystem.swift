@@ -1,5 +1,9 @@
 import CredentialVaultCore
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import SystemPackage
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +19,7 @@ package enum SecureFileSystem {
         var info = stat()
         if stat(directory, &info) != 0 {
             guard errno == ENOENT else { throw statError(directory, errno) }
-            let parent = (directory as NSString).deletingLastPathComponent
+            let parent = FilePaths.directory(of: directory)
             if !parent.isEmpty, parent != directory, stat(parent, &info) != 0 {
                 do {
                     try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true,
@@ -88,6 +92,13 @@ package enum SecureFileSystem {
         try checkOwnerAndMode(path: path, info: info, allowed: 0o600, fix: "chmod 600")
     }
 
+    /// The size `fstat` reports for an open file.
+    package static func size(of descriptor: FileDescriptor, path: String) throws -> Int {
+        var info = stat()
+        guard fstat(descriptor.rawValue, &info) == 0 else { throw statError(path, errno) }
+        return Int(info.st_size)
+    }
+
     /// Reads the whole file; with `limit`, a file larger than `limit` bytes is refused from its
     /// `fstat` size before anything is read (exit 65).
     package static func readAll(_ descriptor: FileDescriptor, path: String, limit: Int? = nil) throws -> [UInt8] {
@@ -131,19 +142,31 @@ package enum SecureFileSystem {
         }
     }
 
-    /// Writes `bytes` to a new temporary file beside `path` (created O_EXCL at 0600), flushes
-    /// it, renames it over `path` and flushes the directory: the file is the old one or the
-    /// new one, never a mix. On failure the temporary file is removed and `path` is untouched.
+    /// Writes `bytes` to `path` atomically (see ``writeAtomically(_:replacing:_:)``), replacing it.
     package static func replaceAtomically(_ path: String, with bytes: [UInt8]) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        let temporary = "\(directory)/.\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        try writeAtomically(path, replacing: true) { descriptor in
+            _ = try bytes.withUnsafeBytes { try descriptor.writeAll($0) }
+        }
+    }
+
+    /// The one atomic write: `fill` writes the contents to a new temporary file beside `path`
+    /// (created `O_EXCL` at 0600 under an unpredictable name), which is flushed (`fsync`) and
+    /// then renamed over `path` (or, when `replacing` is false, linked to `path`, which fails if
+    /// it exists) before the directory is flushed. `path` is the old file or the new one, never
+    /// a mix; on failure the temporary file is removed and `path` is untouched.
+    ///
+    /// - Throws: `.cannotWrite` (73) naming `path`, with the advice that fits the error (and,
+    ///   for an existing file when not `replacing`, "choose another name or add --force").
+    package static func writeAtomically(_ path: String, replacing: Bool, _ fill: (FileDescriptor) throws -> Void) throws {
+        let directory = FilePaths.directory(of: path)
+        let name = FilePaths.lastComponent(of: path)
+        let temporary = "\(directory)/.\(name).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw writeError(path, errno) }
         let descriptor = FileDescriptor(rawValue: fd)
         do {
             do {
-                _ = try bytes.withUnsafeBytes { try descriptor.writeAll($0) }
+                try fill(descriptor)
             } catch let error as Errno {
                 throw writeError(path, error.rawValue)
             }
@@ -154,9 +177,14 @@ package enum SecureFileSystem {
             unlink(temporary)
             throw error
         }
-        guard rename(temporary, path) == 0 else {
-            let code = errno
-            unlink(temporary)
+        // link(2) fails when `path` exists: no clobbering unless replacing.
+        let result = replacing ? rename(temporary, path) : link(temporary, path)
+        let code = errno
+        if result != 0 || !replacing { unlink(temporary) }
+        guard result == 0 else {
+            if code == EEXIST {
+                throw CredentialVaultError(.cannotWrite, "\(path) already exists; nothing was written. Choose another name or add --force")
+            }
             throw writeError(path, code)
         }
         syncDirectory(directory)

@@ -2,10 +2,16 @@ import ArgumentParser
 import CredentialVault
 import CredentialVaultAuth
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
+import Synchronization
 
 struct AuthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -65,16 +71,20 @@ struct LoginCommand: AsyncParsableCommand {
 }
 
 /// The device-code box, the browser note and the live countdown, on stderr.
-final class LoginPresenter: @unchecked Sendable {
-    private let lock = NSLock()
+final class LoginPresenter: Sendable {
     private let quiet: Bool
     private let live = isatty(STDERR_FILENO) == 1
-    private var countdownShown = false
+    /// Whether the countdown line is on screen; the lock also keeps lines whole.
+    private let countdownShown = Mutex(false)
 
     init(quiet: Bool) { self.quiet = quiet }
 
     func show(_ event: LoginEvent) {
-        lock.lock(); defer { lock.unlock() }
+        countdownShown.withLock { countdownShown in show(event, countdownShown: &countdownShown) }
+    }
+
+    private func show(_ event: LoginEvent, countdownShown: inout Bool) {
+        func clearCountdown() { Self.clearCountdown(&countdownShown) }
         switch event {
         case .prompt(let prompt):
             var lines = ["To log in, visit:", "", "  \(prompt.verificationURI)", "", "Enter code:", "", "  \(prompt.userCode)", ""]
@@ -89,7 +99,7 @@ final class LoginPresenter: @unchecked Sendable {
         case .waiting(let remaining):
             guard live else { return }
             let seconds = max(0, Int(remaining.rounded(.down)))
-            let text = "\rWaiting for approval… \(seconds / 60):\(String(format: "%02d", seconds % 60)) left (Ctrl-C cancels) "
+            let text = "\rWaiting for approval… \(seconds / 60):\(seconds % 60 < 10 ? "0" : "")\(seconds % 60) left (Ctrl-C cancels) "
             Terminal.writeBytes(Array(text.utf8), to: STDERR_FILENO)
             countdownShown = true
         case .slowDown(let interval):
@@ -102,11 +112,10 @@ final class LoginPresenter: @unchecked Sendable {
     }
 
     func finish() {
-        lock.lock(); defer { lock.unlock() }
-        clearCountdown()
+        countdownShown.withLock { Self.clearCountdown(&$0) }
     }
 
-    private func clearCountdown() {
+    private static func clearCountdown(_ countdownShown: inout Bool) {
         if countdownShown {
             Terminal.writeBytes(Array("\r\u{1B}[K".utf8), to: STDERR_FILENO)
             countdownShown = false
@@ -229,7 +238,13 @@ struct StatusCommand: AsyncParsableCommand {
             let session = try await options.openAuthSession()
             let status = try await session.status(credentials.request)
             if options.json {
-                Terminal.write(status.json.serialized() + "\n")
+                var document = status.json
+                if let problem = status.problem, case .object(var fields)? = document["error"], case .object(var all) = document {
+                    fields["exit_status"] = .number(Double(problem.code.exitStatus))
+                    all["error"] = .object(fields)
+                    document = .object(all)
+                }
+                Terminal.write(document.serialized() + "\n")
             } else if case .zeroAuth? = status.credential?.source {
                 Terminal.write(Box.render(title: "Auth not required", lines: [
                     "\(status.app) is running in local (zero-auth) mode.",

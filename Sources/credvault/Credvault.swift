@@ -17,4 +17,9 @@ struct Credvault: AsyncParsableCommand {
                       AuthCommand.self, WorkspaceCommand.self, ModeCommand.self, UnlockCommand.self, LockCommand.self, MigrateCommand.self,
                       GitCredentialCommand.self, DockerCredentialCommand.self]
     )
+
+    /// The global options, declared once here: the root reads them wherever they stand on the
+    /// command line (before or after the verb), and each verb's `@OptionGroup var flags:
+    /// GlobalFlags` receives the same values.
+    @OptionGroup var flags: GlobalFlags
 }

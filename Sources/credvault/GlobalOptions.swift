@@ -1,10 +1,19 @@
 import ArgumentParser
 import CredentialVault
 import CredentialVaultAuth
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// The options every verb accepts, before or after the verb, as ArgumentParser reads them.
-/// A verb holds them as `@OptionGroup var flags: GlobalFlags` and works with `options`.
+/// The options every verb accepts, before or after the verb, as ArgumentParser reads them:
+/// the root command declares them (so it consumes them anywhere on the line) and a verb holds
+/// them as `@OptionGroup var flags: GlobalFlags`, which ArgumentParser fills with the root's
+/// values. Verbs work with `options`.
 struct GlobalFlags: ParsableArguments {
     @Option(help: "Use this backend instead of choosing one (see `credvault backends`).",
             completion: .list(["secret-service", "encrypted-file", "file", "memory", "openbao"]))
@@ -28,36 +37,6 @@ struct GlobalFlags: ParsableArguments {
     /// The values, as the verbs use them.
     var options: GlobalOptions {
         GlobalOptions(backend: backend, app: app, json: json, quietFlag: quietFlag, verboseFlag: verboseFlag, code: code)
-    }
-
-    static let valued: Set<String> = ["--backend", "--app", "--code"]
-    static let flags: Set<String> = ["--json", "--quiet", "-q", "--verbose", "-v"]
-    /// Verb groups, and the sub-groups within them (`workspace key set`).
-    static let groups: Set<String> = ["password", "auth", "workspace"]
-    static let subgroups: Set<String> = ["workspace key"]
-
-    /// Moves global options that precede the verb to just after it.
-    static func movingGlobalOptionsAfterVerb(_ arguments: [String]) -> [String] {
-        var moved: [String] = []
-        var index = 0
-        while index < arguments.count {
-            let argument = arguments[index]
-            let name = argument.split(separator: "=", maxSplits: 1).first.map(String.init) ?? argument
-            if valued.contains(name) {
-                moved.append(argument)
-                if !argument.contains("="), index + 1 < arguments.count { moved.append(arguments[index + 1]); index += 1 }
-            } else if flags.contains(argument) {
-                moved.append(argument)
-            } else {
-                break
-            }
-            index += 1
-        }
-        guard index < arguments.count, !moved.isEmpty else { return arguments }
-        // A verb group (`password export`, `workspace key set`) takes the options after its sub-verb.
-        var verbs = groups.contains(arguments[index]) && index + 1 < arguments.count ? 2 : 1
-        if verbs == 2, subgroups.contains("\(arguments[index]) \(arguments[index + 1])"), index + 2 < arguments.count { verbs = 3 }
-        return Array(arguments[index..<(index + verbs)]) + moved + arguments[(index + verbs)...]
     }
 }
 
@@ -107,7 +86,8 @@ struct GlobalOptions: Sendable {
         options.promptObserver = PromptWait.observer(quiet: quiet)
         // A password-protected store asks on a terminal when no other unlock source exists.
         if isatty(STDIN_FILENO) == 1 {
-            options.passphrasePrompt = { prompt in Terminal.promptWithoutEcho(prompt) }
+            // The store wipes the copy it is given as soon as it has derived the key.
+            options.passphrasePrompt = { prompt in Terminal.promptWithoutEcho(prompt)?.withUnsafeBytes { Array($0) } }
         }
         return options
     }

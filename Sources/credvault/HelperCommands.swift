@@ -1,7 +1,11 @@
 import ArgumentParser
 import CredentialVault
 import CredentialVaultHelpers
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,7 +36,7 @@ struct GitCredentialCommand: AsyncParsableCommand {
         try await Terminal.run(options) {
             // git may add operations; a helper ignores the ones it does not know.
             guard let known = GitCredentialHelper.Operation(rawValue: operation) else { return }
-            var input = readAllStandardInput()
+            var input = try readAllStandardInput()
             defer { input.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
             let request = try GitCredential.parse(input)
             let helper = GitCredentialHelper(vault: try await options.openVault())
@@ -69,7 +73,7 @@ struct DockerCredentialCommand: AsyncParsableCommand {
     /// Shared with `docker-credential-credvault ACTION` (see main.swift).
     static func perform(options: GlobalOptions, arguments: [String], name: String) async throws {
         var input: [UInt8] = []
-        if arguments.count == 1, ["store", "get", "erase"].contains(arguments[0]) { input = readAllStandardInput() }
+        if arguments.count == 1, ["store", "get", "erase"].contains(arguments[0]) { input = try readAllStandardInput() }
         defer { input.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
         let helper = DockerCredentialHelper(name: name) {
             var vaultOptions = try options.vaultOptions()
@@ -85,19 +89,8 @@ struct DockerCredentialCommand: AsyncParsableCommand {
     }
 }
 
-/// All of standard input (helper requests are small; capped at 1 MiB).
-func readAllStandardInput(limit: Int = 1 << 20) -> [UInt8] {
-    // Reserved up front so the array holding the password is never reallocated (a reallocation
-    // would leave a freed, unwiped copy); helper requests are far smaller than this.
-    var data: [UInt8] = []
-    data.reserveCapacity(64 * 1024)
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while data.count < limit {
-        let count = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
-        if count < 0 { if errno == EINTR { continue }; break }
-        if count == 0 { break }
-        data.append(contentsOf: chunk[0..<count])
-    }
-    chunk.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
-    return data
+/// All of standard input, unchanged: a helper's request (small; at most 1 MiB). The caller
+/// wipes the copy.
+func readAllStandardInput() throws -> [UInt8] {
+    try SecretInput.read(.descriptor(STDIN_FILENO), as: .raw, limit: 1 << 20, what: "the request").withUnsafeBytes { Array($0) }
 }

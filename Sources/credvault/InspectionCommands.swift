@@ -1,6 +1,13 @@
 import ArgumentParser
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What `backends` and `doctor` report: every candidate probed, and the selection or why none.
 struct Survey {
@@ -54,7 +61,7 @@ struct Survey {
             ]
             switch candidate.verdict {
             case .available?: fields["verdict"] = .string("available")
-            case .unavailable(let reason, _)?: fields["verdict"] = .string("unavailable"); fields["reason"] = .string(reason)
+            case .unavailable(let reason, _, _)?: fields["verdict"] = .string("unavailable"); fields["reason"] = .string(reason)
             case nil: fields["verdict"] = .string("not probed")
             }
             if let elapsed = candidate.elapsed { fields["probe_ms"] = .number((elapsed.seconds * 1000).rounded()) }
@@ -78,7 +85,7 @@ struct Survey {
             let verdict: String, reason: String
             switch candidate.verdict {
             case .available?: verdict = "available"; reason = candidate.priority > 0 ? "" : "chosen only by name"
-            case .unavailable(let why, _)?: verdict = "unavailable"; reason = why
+            case .unavailable(let why, _, _)?: verdict = "unavailable"; reason = why
             case nil: verdict = "not probed"; reason = ""
             }
             return [marker + candidate.name, String(candidate.priority), candidate.protection.rawValue, verdict, reason]
@@ -147,8 +154,8 @@ struct DoctorCommand: AsyncParsableCommand {
                 facts += await backend.diagnostics()
             }
             for candidate in survey.candidates {
-                if let reason = candidate.verdict?.reason, candidate.priority > 0 {
-                    facts.append(Diagnostic("backend.\(candidate.name)", "unavailable: \(reason)", nextStep: nextStep(for: candidate.name, reason: reason)))
+                if let verdict = candidate.verdict, let reason = verdict.reason, candidate.priority > 0 {
+                    facts.append(Diagnostic("backend.\(candidate.name)", "unavailable: \(reason)", nextStep: verdict.nextStep ?? "see the reason above"))
                 }
             }
             let home = survey.home
@@ -186,11 +193,4 @@ struct DoctorCommand: AsyncParsableCommand {
         }
     }
 
-    private func nextStep(for backend: String, reason: String) -> String {
-        if reason.contains("locked") { return "unlock the keyring (log in to the desktop or use Seahorse); over SSH, use --backend file or unlock with gnome-keyring-daemon --unlock" }
-        if reason.contains("D-Bus") { return "run inside a D-Bus session: log in to a desktop, or start one with dbus-run-session" }
-        if reason.contains("did not answer") { return "restart the keyring daemon (it may be stopped or wedged)" }
-        if reason.contains("provider") { return "install and start a Secret Service provider (apt install gnome-keyring)" }
-        return "see the reason above"
-    }
 }

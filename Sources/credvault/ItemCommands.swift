@@ -1,6 +1,13 @@
 import ArgumentParser
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The SERVICE and ACCOUNT arguments of `set`, `get` and `delete`.
 struct KeyArguments: ParsableArguments {
@@ -71,7 +78,7 @@ struct GetCommand: AsyncParsableCommand {
                 if let text = item.secret.utf8String(), !text.utf8.contains(0) {
                     document["secret"] = .string(text)
                 } else {
-                    document["secret_base64"] = .string(item.secret.withUnsafeBytes { Data($0).base64EncodedString() })
+                    document["secret_base64"] = .string(Base64.encode(item.secret))
                 }
                 Terminal.write(JSONValue.object(document).serialized() + "\n")
             } else {

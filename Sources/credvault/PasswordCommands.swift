@@ -1,6 +1,11 @@
 import ArgumentParser
 import CredentialVault
+import CredentialVaultSystem
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -60,7 +65,6 @@ struct ExportCommand: AsyncParsableCommand {
         var options = self.options
         options.includeOtherApps = allApps
         try await Terminal.run(options) {
-            disableCoreDumps()
             if out == nil, Terminal.stdoutIsTerminal {
                 throw CredentialVaultError(.usage, "refusing to write a binary bundle to a terminal; use --out FILE or redirect stdout")
             }
@@ -76,7 +80,10 @@ struct ExportCommand: AsyncParsableCommand {
                 try CredentialBundle.seal(items, passphrase: key, opsLimit: kdf.opsLimit, memLimit: kdf.memLimit)
             }
             if let out {
-                try BundleFile.write(bundle, to: out, replace: force)
+                // Mode 0600, atomic, never replacing an existing file without --force.
+                try SecureFileSystem.writeAtomically(out, replacing: force) { descriptor in
+                    _ = try bundle.withUnsafeBytes { try descriptor.writeAll($0) }
+                }
             } else {
                 Terminal.writeBytes(bundle, to: STDOUT_FILENO)
             }
@@ -107,7 +114,6 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Terminal.run(options) {
-            disableCoreDumps()
             let items = try openBundle(file, passphrase, options: options)
             let vault = try await options.openVault()
             let plan = try await vault.importPlan(for: items)
@@ -156,7 +162,6 @@ struct VerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Terminal.run(options) {
-            disableCoreDumps()
             let items = try openBundle(file, passphrase, options: options)
             if options.json {
                 Terminal.write(JSONValue.object(["valid": .bool(true), "items": .number(Double(items.count)), "services": itemCountsJSON(items)]).serialized() + "\n")
@@ -194,34 +199,5 @@ struct InspectCommand: AsyncParsableCommand {
                 ]))
             }
         }
-    }
-}
-
-/// Writing a bundle file: mode 0600, atomic, never replacing an existing file unless asked.
-enum BundleFile {
-    static func write(_ bytes: [UInt8], to path: String, replace: Bool) throws {
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(getpid()).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw CredentialVaultError(.cannotWrite, "cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        var offset = 0
-        var failure: Int32 = 0
-        while offset < bytes.count {
-            let count = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if count < 0 { if errno == EINTR { continue }; failure = errno; break }
-            offset += count
-        }
-        if failure == 0, fsync(fd) != 0 { failure = errno }
-        close(fd)
-        defer { unlink(temporary) }
-        guard failure == 0 else { throw CredentialVaultError(.cannotWrite, "cannot write \(path): \(String(cString: strerror(failure))); nothing was written") }
-        // link(2) fails if the target exists: no clobbering without --force.
-        let result = replace ? rename(temporary, path) : link(temporary, path)
-        guard result == 0 else {
-            throw CredentialVaultError(.cannotWrite, errno == EEXIST ? "\(path) already exists; choose another name or add --force"
-                                                                      : "cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-        let dirfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirfd >= 0 { fsync(dirfd); close(dirfd) }
     }
 }

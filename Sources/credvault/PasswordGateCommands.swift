@@ -1,7 +1,11 @@
 import ArgumentParser
 import CredentialVault
 import CredentialVaultOTP
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +21,6 @@ func currentPassphrase(_ given: PassphraseOptions, context: BackendContext, stor
 /// The app's context and the status of its password-protected store, for the verbs that need
 /// one (with core dumps off, as they hold keys); refuses when no password is set.
 func protectedStore(_ options: GlobalOptions, action: String) throws -> (BackendContext, PasswordProtection.Status) {
-    disableCoreDumps()
     let context = try options.context()
     let status = try PasswordProtection.status(directory: context.directory)
     guard status.enabled else {
@@ -50,7 +53,6 @@ struct PasswordSetCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await Terminal.run(options) {
-            disableCoreDumps()
             let context = try options.context()
             let key = try newPassphrase(file: passphrase.passphraseFile, fd: passphrase.passphraseFd, context: context)
             try ProgressLine.around("Encrypting the store (Argon2id, \(kdf.rawValue))…", options: options) {

@@ -1,17 +1,21 @@
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
+import Synchronization
 
 /// A spinner with a status text on stderr while long work runs (the Argon2id KDF, export,
 /// import, migrate). Shown only when stderr is a terminal and neither --json nor --quiet is
 /// given; piped or scripted output never contains it. The line is erased when the work ends.
-final class ProgressLine: @unchecked Sendable {
+final class ProgressLine: Sendable {
     private static let frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
-    private let lock = NSLock()
-    private var text: String
-    private var running = true
+    private let state: Mutex<(text: String, running: Bool)>
     private let done = DispatchSemaphore(value: 0)
 
     /// Starts a spinner, or returns nil when progress must not be shown.
@@ -22,17 +26,14 @@ final class ProgressLine: @unchecked Sendable {
     }
 
     private init(_ text: String) {
-        self.text = text
-        let thread = Thread { [self] in self.spin() }
-        thread.start()
+        state = Mutex((text, true))
+        DispatchQueue(label: "credvault.progress").async { [self] in self.spin() }
     }
 
     private func spin() {
         var frame = 0
         while true {
-            lock.lock()
-            let (line, active) = (text, running)
-            lock.unlock()
+            let (line, active) = state.withLock { ($0.text, $0.running) }
             guard active else { break }
             Terminal.writeBytes(Array("\r\u{1b}[K\(Self.frames[frame % Self.frames.count]) \(line)".utf8), to: STDERR_FILENO)
             frame += 1
@@ -44,7 +45,7 @@ final class ProgressLine: @unchecked Sendable {
 
     /// Replaces the status text.
     func update(_ text: String) {
-        lock.lock(); self.text = text; lock.unlock()
+        state.withLock { $0.text = text }
     }
 
     /// A handler for library progress events: "<title>: <phase> <n>/<total>".
@@ -56,10 +57,10 @@ final class ProgressLine: @unchecked Sendable {
 
     /// Stops the spinner and erases its line.
     func finish() {
-        lock.lock()
-        let wasRunning = running
-        running = false
-        lock.unlock()
+        let wasRunning = state.withLock { state in
+            defer { state.running = false }
+            return state.running
+        }
         if wasRunning { done.wait() }
     }
 

@@ -1,16 +1,23 @@
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
+import Dispatch
+import Synchronization
 
 /// While a backend waits for a person to answer its service's dialog: a line on stderr (on a
 /// terminal, unless --quiet) saying what is awaited, and Ctrl-C turned into closing the dialog
 /// (the backend then ends the wait with exit 130) instead of killing the process, which would
 /// leave the dialog on screen.
-final class PromptWait: @unchecked Sendable {
-    private let lock = NSLock()
-    private var source: DispatchSourceSignal?
+final class PromptWait: Sendable {
+    /// Dispatch sources are thread-safe but not marked `Sendable`.
+    private struct SignalSource: @unchecked Sendable { let source: DispatchSourceSignal }
+    private let source = Mutex<SignalSource?>(nil)
 
     static func observer(quiet: Bool) -> PromptObserver {
         let wait = PromptWait()
@@ -27,17 +34,11 @@ final class PromptWait: @unchecked Sendable {
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         source.setEventHandler(handler: dismiss)
         source.resume()
-        lock.lock()
-        self.source = source
-        lock.unlock()
+        self.source.withLock { $0 = SignalSource(source: source) }
     }
 
     private func end() {
-        lock.lock()
-        let source = self.source
-        self.source = nil
-        lock.unlock()
-        guard let source else { return }
+        guard let source = source.withLock({ $0.take() })?.source else { return }
         source.cancel()
         signal(SIGINT, SIG_DFL)
     }

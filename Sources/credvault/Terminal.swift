@@ -1,6 +1,10 @@
 import ArgumentParser
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -48,66 +52,15 @@ enum Terminal {
     /// The secret for `set`: all of stdin with one trailing newline removed, or, on a
     /// terminal, one line typed without echo.
     static func readSecret(prompt: String, emptyHint: String = "pipe it on standard input (printf '%s' \"$SECRET\" | credvault set SERVICE ACCOUNT) or type it at the prompt") throws -> SecretBytes {
-        var bytes: [UInt8]
-        if isatty(STDIN_FILENO) == 1 {
-            bytes = try readWithoutEcho(prompt: prompt)
-        } else {
-            bytes = []
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
-                if count < 0 { if errno == EINTR { continue }; throw CredentialVaultError(.dataError, "cannot read the secret from standard input: \(String(cString: strerror(errno)))") }
-                if count == 0 { break }
-                bytes.append(contentsOf: chunk[..<count])
-                guard bytes.count <= maximumSecretSize else {
-                    throw CredentialVaultError(.dataError, "the secret on standard input is larger than \(maximumSecretSize / 1024 / 1024) MiB; nothing was stored")
-                }
-            }
-            chunk.withUnsafeMutableBytes { explicit_bzero($0.baseAddress!, $0.count) }
-            if bytes.last == UInt8(ascii: "\n") { bytes.removeLast() }
-        }
-        defer { bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
-        guard !bytes.isEmpty else {
-            throw CredentialVaultError(.dataError, "the secret is empty; \(emptyHint)")
-        }
-        return SecretBytes(bytes)
+        let source: SecretInput.Source = isatty(STDIN_FILENO) == 1 ? .terminal(prompt: prompt) : .descriptor(STDIN_FILENO)
+        let secret = try SecretInput.read(source, as: .bytes, limit: maximumSecretSize, what: "the secret")
+        guard secret.count > 0 else { throw CredentialVaultError(.dataError, "the secret is empty; \(emptyHint)") }
+        return secret.withUnsafeBytes { SecretBytes($0) }
     }
 
-    /// Shows `prompt` on stderr and runs `body` with terminal echo off, restoring it after.
-    static func withEchoDisabled<R>(prompt: String, _ body: () throws -> R) rethrows -> R {
-        writeBytes(Array(prompt.utf8), to: STDERR_FILENO)
-        var saved = termios()
-        let hasTerminal = tcgetattr(STDIN_FILENO, &saved) == 0
-        if hasTerminal {
-            var silent = saved
-            silent.c_lflag &= ~tcflag_t(ECHO)
-            tcsetattr(STDIN_FILENO, TCSAFLUSH, &silent)
-        }
-        defer {
-            if hasTerminal { tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved) }
-            writeBytes(Array("\n".utf8), to: STDERR_FILENO)
-        }
-        return try body()
-    }
-
-    /// One line typed without echo (the caller wipes it).
-    static func promptWithoutEcho(_ prompt: String) -> [UInt8]? {
-        (try? withEchoDisabled(prompt: prompt) { try readLine() }).flatMap { $0.isEmpty ? nil : $0 }
-    }
-
-    private static func readWithoutEcho(prompt: String) throws -> [UInt8] {
-        try withEchoDisabled(prompt: prompt) { try readLine() }
-    }
-
-    private static func readLine() throws -> [UInt8] {
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(STDIN_FILENO, &byte, 1) == 1 {
-            if byte == UInt8(ascii: "\n") { break }
-            line.append(byte)
-            guard line.count <= maximumSecretSize else { throw CredentialVaultError(.dataError, "the secret is too long") }
-        }
-        if line.last == UInt8(ascii: "\r") { line.removeLast() }
-        return line
+    /// A passphrase typed at the terminal without echo, for the store's unlock prompt; nil
+    /// when nothing was typed or there is no terminal.
+    static func promptWithoutEcho(_ prompt: String) -> SecureBuffer? {
+        try? SecretInput.passphrase(from: .terminal(prompt: prompt))
     }
 }

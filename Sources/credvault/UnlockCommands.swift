@@ -1,6 +1,13 @@
 import ArgumentParser
 import CredentialVault
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `15m`, `90s`, `1h`, `2h30m`, or plain seconds.
 struct DurationArgument: ExpressibleByArgument {

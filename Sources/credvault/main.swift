@@ -8,7 +8,7 @@ import Glibc
 
 // No verb may leave a core file with keys or secrets in it, and no other process of this user
 // may ptrace it: RLIMIT_CORE 0 and PR_SET_DUMPABLE 0 for every run (two system calls).
-disableCoreDumps()
+ProcessHardening.disableCoreDumps()
 
 // The verbs run on Swift's global executor while the main thread waits here until one of them
 // ends the process with exit(). An `async` top level would instead hand the main thread to
@@ -30,18 +30,13 @@ func runCredvault(_ argv: [String]) async -> Never {
         commandLine.insert("git-credential", at: 0)
     }
 
-    // The hot verbs are parsed by their own command type: parsing from the root walks the whole
-    // command tree and its completion-script check, whose protocol-conformance lookups scan every
-    // conformance record of the (large, static) binary: over half of a `get`'s instructions.
-    // Anything the leaf parser does not accept (help, a typo) goes through the root parser, so
-    // messages and behaviour stay those of the full tree.
+    // `get`, `set` and `auth resolve` in their plain shapes are recognised by hand (FastPath,
+    // below); everything else, every error and help included, goes through ArgumentParser.
     if let fast = FastPath.command(for: commandLine) { await finish(fast) }
 
-    // Global options may come before the verb (`credvault --app skillmeat get S A`); the parser
-    // wants them after it, so move them there, then run as AsyncParsableCommand.main does.
-    let arguments = GlobalFlags.movingGlobalOptionsAfterVerb(commandLine)
+    // As AsyncParsableCommand.main does.
     await finish {
-        var command = try Credvault.parseAsRoot(arguments)
+        var command = try Credvault.parseAsRoot(commandLine)
         if var asyncCommand = command as? AsyncParsableCommand {
             try await runAsync(&asyncCommand)
         } else {

@@ -75,7 +75,7 @@ struct AuthUnitTests {
         }
         let unconfigured = try AuthSettings(app: AppProfile("skillmeat"), environment: [:], configuration: VaultConfiguration())
         let error = try #require(throws: CredentialVaultError.self) { try unconfigured.oauthClient(mode: .prod) }
-        #expect(error.code.exitStatus == 78)
+        #expect(error.code == .configuration)
         #expect(error.message.hasPrefix("Auth not configured. Set SKILLMEAT_AUTH_ISSUER_URL and SKILLMEAT_AUTH_CLIENT_ID"))
     }
 }
