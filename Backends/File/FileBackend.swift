@@ -57,12 +57,11 @@ public struct FileBackend: CredentialBackend {
     /// an existing store is safe to read.
     public func probe(timeout: Duration) async -> BackendAvailability {
         do {
-            var info = stat()
-            if stat(directory, &info) == 0 {
+            if SecureFileSystem.exists(directory) {
                 try SecureFileSystem.checkDirectory(directory)
                 try codec.checkNotSuperseded(directory: directory)
                 if let descriptor = try SecureFileSystem.openForReading(path) { try? descriptor.close() }
-            } else if access(firstExistingAncestor(of: directory), W_OK) != 0 {
+            } else if !SecureFileSystem.isWritable(firstExistingAncestor(of: directory)) {
                 return .unavailable(reason: "cannot create \(directory): its parent is not writable", code: .cannotWrite)
             }
             return .available
@@ -132,14 +131,13 @@ public struct FileBackend: CredentialBackend {
     public func diagnostics() async -> [Diagnostic] {
         var lines = [Diagnostic("file.directory", directory), Diagnostic("file.path", path)]
         for (label, target, wanted) in [("file.directory.mode", directory, "700"), ("file.mode", path, "600")] {
-            var info = stat()
-            if lstat(target, &info) == 0 {
-                let mode = String(info.st_mode & 0o7777, radix: 8)
-                let isLink = info.st_mode & S_IFMT == S_IFLNK
-                let owner = SecureFileSystem.userName(info.st_uid) ?? String(info.st_uid)
-                let problem = isLink || info.st_uid != geteuid() || (info.st_mode & 0o077) != 0
-                lines.append(Diagnostic(label, "\(isLink ? "symlink" : mode) owner \(owner)",
-                    nextStep: problem ? (isLink ? "replace the symlink \(target) with the real file" : "run: chown \(SecureFileSystem.userName(geteuid()) ?? "$USER") '\(target)' && chmod \(wanted) '\(target)'") : nil))
+            if let entry = SecureFileSystem.entry(target) {
+                let mode = String(entry.mode, radix: 8)
+                let owner = SecureFileSystem.userName(entry.owner) ?? String(entry.owner)
+                let me = SecureFileSystem.currentUser
+                let problem = entry.isLink || entry.owner != me || (entry.mode & 0o077) != 0
+                lines.append(Diagnostic(label, "\(entry.isLink ? "symlink" : mode) owner \(owner)",
+                    nextStep: problem ? (entry.isLink ? "replace the symlink \(target) with the real file" : "run: chown \(SecureFileSystem.userName(me) ?? "$USER") '\(target)' && chmod \(wanted) '\(target)'") : nil))
             } else {
                 lines.append(Diagnostic(label, "does not exist yet (created on first write)"))
             }
@@ -163,8 +161,7 @@ public struct FileBackend: CredentialBackend {
 
     /// The store's JSON text (decrypted by the codec), or nil when there is no store yet.
     private func readBytes() throws -> [UInt8]? {
-        var info = stat()
-        guard stat(directory, &info) == 0 else { return nil }
+        guard SecureFileSystem.exists(directory) else { return nil }
         try SecureFileSystem.checkDirectory(directory)
         try codec.checkNotSuperseded(directory: directory)
         guard let descriptor = try SecureFileSystem.openForReading(path) else {
@@ -190,8 +187,7 @@ public struct FileBackend: CredentialBackend {
     private func firstExistingAncestor(of path: String) -> String {
         var current = path
         while !current.isEmpty, current != "/" {
-            var info = stat()
-            if stat(current, &info) == 0 { return current }
+            if SecureFileSystem.exists(current) { return current }
             current = FilePaths.directory(of: current)
         }
         return "/"

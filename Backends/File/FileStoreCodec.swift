@@ -1,4 +1,5 @@
 import CredentialVaultCore
+import CredentialVaultSystem
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -38,7 +39,7 @@ struct PlaintextCodec: FileStoreCodec {
     /// plaintext file then would silently split the secrets in two.
     func checkNotSuperseded(directory: String) throws {
         let encrypted = directory + "/" + FileBackend.encryptedFileName
-        if access(encrypted, F_OK) == 0 {
+        if SecureFileSystem.exists(encrypted) {
             throw CredentialVaultError(.unavailable,
                 "the store in \(directory) is password-protected (\(encrypted)); use the encrypted-file backend, or run `credvault password clear` to go back to the plaintext file")
         }

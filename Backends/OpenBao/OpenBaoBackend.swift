@@ -1,4 +1,5 @@
 import CredentialVaultCore
+import CredentialVaultSystem
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -52,7 +53,7 @@ public struct OpenBaoBackend: CredentialBackend {
         guard settings.hasCredentials else {
             return .unavailable(reason: "no token: set BAO_TOKEN (or VAULT_TOKEN), openbao_token_file in the config file, ~/.vault-token, or openbao_role_id for AppRole", code: .configuration)
         }
-        if let address = settings.address, let failure = ReachabilityCheck.failure(address: address) {
+        if let address = settings.address, let failure = TCPReachability.failure(address: address) {
             return .unavailable(reason: "cannot reach OpenBao at \(address): \(failure)", nextStep: "check BAO_ADDR and that the server runs")
         }
         do {

@@ -136,6 +136,8 @@ final class OpenBaoClient: Sendable {
                         : "cannot reach OpenBao at \(address): \(error); check BAO_ADDR and that the server runs", cause: error)
             }
             let reply = Reply(status: Int(response.status.code),
+                              // The strict parser, not Codable: the body carries secrets, and a key
+                              // given twice is refused rather than read as one of its values.
                               json: bytes.readableBytes == 0 ? nil : try? JSONParser.parse(Array(bytes.readableBytesView)))
             switch reply.status {
             case 429 where attempt < 3:

@@ -57,7 +57,7 @@ struct OpenBaoSettings: Sendable {
             // A token file that is missing, open to others or unreadable gives no token; the
             // refusal then names the ways to give one.
             if let file, let text = (try? SecretInput.read(.file(file), as: .line, limit: 4096, what: "the OpenBao token"))
-                .flatMap({ $0.withUnsafeBytes { String(validating: $0, as: UTF8.self) } }) {
+                .flatMap({ $0.utf8String() }) {
                 let trimmed = text.trimmingWhitespaceAndNewlines()
                 if !trimmed.isEmpty { token = trimmed; tokenSource = file }
             }
@@ -76,7 +76,7 @@ struct OpenBaoSettings: Sendable {
             throw CredentialVaultError(.configuration, "openbao_role_id is set but no secret id: set openbao_secret_id_file (a 0600 file) or use systemd's LoadCredential=openbao.secret_id")
         }
         let secret = try SecretInput.read(.file(file), as: .line, limit: 4096, what: "the AppRole secret id")
-        guard let text = secret.withUnsafeBytes({ String(validating: $0, as: UTF8.self) }), !text.trimmingWhitespaceAndNewlines().isEmpty else {
+        guard let text = secret.utf8String(), !text.trimmingWhitespaceAndNewlines().isEmpty else {
             throw CredentialVaultError(.configuration, "the AppRole secret id in \(file) is empty or not UTF-8 text")
         }
         return text.trimmingWhitespaceAndNewlines()

@@ -36,7 +36,7 @@ struct TeamCLI {
                     print("Logged in (\(mode.rawValue)) as \(identity?.displayName ?? "unknown"); stored in \(location)")
                 }
             case "token":
-                let token = try SecretInput.read(.descriptor(STDIN_FILENO), as: .line, limit: 64 * 1024, what: "the token").withUnsafeBytes { SecretBytes($0) }
+                let token = SecretBytes(try SecretInput.read(.descriptor(STDIN_FILENO), as: .line, limit: 64 * 1024, what: "the token"))
                 print("Token stored in \(try await session.storePersonalAccessToken(token))")
             case "status":
                 let status = try await session.status()
@@ -66,7 +66,6 @@ struct TeamCLI {
     }
 
     static func printError(_ text: String) {
-        let bytes = Array((text + "\n").utf8)
-        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        StandardStream.error.write(text + "\n")
     }
 }

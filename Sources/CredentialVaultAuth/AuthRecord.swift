@@ -69,7 +69,7 @@ public struct AuthRecord: Sendable, Equatable {
         let fix = "delete it with `credvault --app \(app.name) delete \(service) \(app.name)` and log in again"
         let json: JSONValue
         do {
-            json = try secret.withUnsafeBytes { try JSONParser.parse(Array($0)) }
+            json = try secret.withBytes { try JSONParser.parse($0) }
         } catch {
             throw CredentialVaultError(.dataError, "the login record in \(location) is not valid JSON (\(error)); \(fix)")
         }

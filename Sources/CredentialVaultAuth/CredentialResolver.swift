@@ -129,6 +129,6 @@ extension AuthSession {
     static func readKeyFile(_ path: String) throws -> SecretBytes {
         let key = try SecretInput.read(.file(path), as: .line, limit: 4096, what: "the API key")
         guard key.count > 0 else { throw CredentialVaultError(.dataError, "--api-key-file \(path) is empty") }
-        return key.withUnsafeBytes { SecretBytes($0) }
+        return SecretBytes(key)
     }
 }

@@ -53,6 +53,9 @@ public struct HTTPReply: Sendable {
         let type = contentType?.lowercased() ?? ""
         let trimmed = body.drop(while: { $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 })
         if type.contains("json") || trimmed.first == UInt8(ascii: "{") {
+            // The strict parser, not Codable, for a hygiene reason: these bodies carry tokens, and
+            // a body with a key twice (two `access_token`s) is refused instead of read as one of
+            // them, which JSONDecoder would do silently.
             if let object = (try? JSONParser.parse(body))?.objectValue { return object }
             if type.contains("json") { return nil }
         }

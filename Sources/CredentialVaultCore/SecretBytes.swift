@@ -42,6 +42,12 @@ public struct SecretBytes: Sendable, Equatable, CustomStringConvertible, CustomD
         try storage.bytes.withUnsafeBytes(body)
     }
 
+    /// Calls `body` with the bytes as an array (the secret's own storage, not a copy); do not
+    /// keep it.
+    public func withBytes<R>(_ body: ([UInt8]) throws -> R) rethrows -> R {
+        try body(storage.bytes)
+    }
+
     /// A copy of the bytes as an array. The copy is not wiped automatically: prefer `withUnsafeBytes`.
     public func copyBytes() -> [UInt8] { storage.bytes }
 

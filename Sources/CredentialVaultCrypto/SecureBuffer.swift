@@ -60,6 +60,24 @@ public final class SecureBuffer: @unchecked Sendable, CustomStringConvertible {
         try body(UnsafeMutableRawBufferPointer(start: base, count: count))
     }
 
+    /// A copy of the bytes in an ordinary array, for an API that takes one; the caller wipes it
+    /// (`Array.wipe()`) when done.
+    public func copyBytes() -> [UInt8] {
+        withUnsafeBytes { Array($0) }
+    }
+
+    /// The number of Unicode code points, when the bytes are UTF-8 (continuation bytes are not
+    /// counted), without copying them into a string.
+    public var codePointCount: Int {
+        withUnsafeBytes { bytes in bytes.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) } }
+    }
+
+    /// The bytes as a string when they are valid UTF-8, else nil (for a token or key that is
+    /// text; the string is an ordinary one).
+    public func utf8String() -> String? {
+        withUnsafeBytes { String(validating: $0, as: UTF8.self) }
+    }
+
     /// Compares in constant time (sodium_memcmp).
     public func constantTimeEquals(_ other: SecureBuffer) -> Bool {
         count == other.count && sodium_memcmp(base, other.base, count) == 0
@@ -88,5 +106,12 @@ enum Sodium {
     private static let initialized: Bool = sodium_init() >= 0
     static func ensureInitialized() {
         guard initialized else { fatalError("sodium_init failed: libsodium cannot be used") }
+    }
+}
+
+extension SecretBytes {
+    /// A copy of the bytes of `buffer` (the copy is wiped when released, as every `SecretBytes`).
+    public init(_ buffer: SecureBuffer) {
+        self = buffer.withUnsafeBytes { SecretBytes($0) }
     }
 }

@@ -97,7 +97,7 @@ public struct DockerCredentialHelper: Sendable {
 
     func store(_ input: [UInt8]) async throws {
         var joined = Self.joinedLines(input)
-        defer { joined.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { joined.wipe() }
         let credentials = try DockerCredentials(json: joined)
         guard !credentials.serverURL.isEmpty else { throw CredentialVaultError(.usage, Self.missingServerURLMessage) }
         guard !credentials.username.isEmpty else { throw CredentialVaultError(.usage, Self.missingUsernameMessage) }
@@ -116,12 +116,12 @@ public struct DockerCredentialHelper: Sendable {
             throw CredentialVaultError(.notFound, Self.notFoundMessage)
         }
         var secret = item.secret.copyBytes()
-        defer { secret.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { secret.wipe() }
         var out = GoJSON.object([("ServerURL", Array(url.utf8)),
                                  ("Username", Array((item.attributes[Self.usernameAttribute] ?? "").utf8)),
                                  ("Secret", secret)])
         out.append(0x0A)
-        defer { out.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { out.wipe() }
         return SecretBytes(out)
     }
 

@@ -158,7 +158,7 @@ public struct GitCredential: Sendable, Equatable, CustomStringConvertible {
         if let username { line("username", Array(username.utf8)) }
         func secretLine(_ key: String, _ value: SecretBytes) {
             out.append(contentsOf: Array(key.utf8)); out.append(UInt8(ascii: "="))
-            value.withUnsafeBytes { out.append(contentsOf: $0) }
+            value.withBytes { out.append(contentsOf: $0) }
             out.append(UInt8(ascii: "\n"))
         }
         if let password { secretLine("password", password) }
@@ -166,7 +166,7 @@ public struct GitCredential: Sendable, Equatable, CustomStringConvertible {
         if let oauthRefreshToken { secretLine("oauth_refresh_token", oauthRefreshToken) }
         if quit { line("quit", Array("1".utf8)) }
         let result = SecretBytes(out)
-        out.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        out.wipe()
         return result
     }
 

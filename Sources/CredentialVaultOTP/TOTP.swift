@@ -37,7 +37,7 @@ public struct TOTP: Sendable, Equatable {
 
     /// The code for step `step` (RFC 4226 §5.3 dynamic truncation), zero-padded.
     public func code(step: UInt64) -> String {
-        let counter = withUnsafeBytes(of: step.bigEndian) { Data($0) }
+        let counter = Data((0..<8).map { UInt8(truncatingIfNeeded: step >> (56 - 8 * $0)) })
         let key = SymmetricKey(data: secret)
         let mac: [UInt8]
         switch algorithm {

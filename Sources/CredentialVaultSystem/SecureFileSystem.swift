@@ -149,6 +149,14 @@ package enum SecureFileSystem {
         }
     }
 
+    /// Writes `bytes` to `path` atomically (see ``writeAtomically(_:replacing:_:)``); an existing
+    /// `path` is replaced only when `replacing`.
+    package static func writeAtomically(_ path: String, replacing: Bool, contents bytes: [UInt8]) throws {
+        try writeAtomically(path, replacing: replacing) { descriptor in
+            _ = try bytes.withUnsafeBytes { try descriptor.writeAll($0) }
+        }
+    }
+
     /// The one atomic write: `fill` writes the contents to a new temporary file beside `path`
     /// (created `O_EXCL` at 0600 under an unpredictable name), which is flushed (`fsync`) and
     /// then renamed over `path` (or, when `replacing` is false, linked to `path`, which fails if
@@ -229,6 +237,22 @@ package enum SecureFileSystem {
         }
         return CredentialVaultError(.internal, "cannot examine \(path): \(String(cString: strerror(code)))")
     }
+
+    /// Whether something exists at `path` (access(2) with F_OK; a dangling link counts as absent).
+    package static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// Whether this process may write to `path` (access(2) with W_OK).
+    package static func isWritable(_ path: String) -> Bool { access(path, W_OK) == 0 }
+
+    /// What lstat(2) says of `path`, or nil when there is nothing there.
+    package static func entry(_ path: String) -> (mode: mode_t, owner: uid_t, isLink: Bool)? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return (info.st_mode & 0o7777, info.st_uid, info.st_mode & S_IFMT == S_IFLNK)
+    }
+
+    /// This process's effective user id.
+    package static var currentUser: uid_t { geteuid() }
 
     package static func userName(_ uid: uid_t) -> String? {
         guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }

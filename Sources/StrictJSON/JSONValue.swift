@@ -1,5 +1,9 @@
 /// A JSON document as parsed by ``JSONParser``, and written back deterministically
 /// (object keys sorted), for CredentialVault's own files and `--json` output.
+///
+/// `--json` documents are built as `JSONValue`s rather than encoded with Codable so that one
+/// writer produces every JSON byte credvault prints or stores (the same escaping of control
+/// characters, the same number forms, sorted keys); their shapes are documented in README.
 public enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)

@@ -203,7 +203,7 @@ struct ResolveCommand: AsyncParsableCommand {
                 var bytes = value.copyBytes()
                 if Terminal.stdoutIsTerminal { bytes.append(UInt8(ascii: "\n")) }
                 Terminal.writeBytes(bytes, to: STDOUT_FILENO)
-                bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+                bytes.wipe()
             } else if options.json {
                 Terminal.write(JSONValue.object([
                     "source": resolved.source.json,

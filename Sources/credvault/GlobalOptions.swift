@@ -57,8 +57,8 @@ struct GlobalOptions: Sendable {
     var logLevel: String? {
         // getenv, not ProcessInfo.environment: this is read on every run, and ProcessInfo
         // copies the whole environment into a dictionary each time.
-        guard let app = try? AppProfile(app), let value = getenv(app.variable("LOG_LEVEL")) else { return nil }
-        return String(cString: value).lowercased()
+        guard let app = try? AppProfile(app), let value = Environment.value(app.variable("LOG_LEVEL")) else { return nil }
+        return value.lowercased()
     }
     var quiet: Bool { quietFlag || logLevel == "error" }
     var verbose: Bool { verboseFlag || logLevel == "debug" }
@@ -87,7 +87,7 @@ struct GlobalOptions: Sendable {
         // A password-protected store asks on a terminal when no other unlock source exists.
         if isatty(STDIN_FILENO) == 1 {
             // The store wipes the copy it is given as soon as it has derived the key.
-            options.passphrasePrompt = { prompt in Terminal.promptWithoutEcho(prompt)?.withUnsafeBytes { Array($0) } }
+            options.passphrasePrompt = { prompt in Terminal.promptWithoutEcho(prompt)?.copyBytes() }
         }
         return options
     }

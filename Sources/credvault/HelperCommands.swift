@@ -37,13 +37,13 @@ struct GitCredentialCommand: AsyncParsableCommand {
             // git may add operations; a helper ignores the ones it does not know.
             guard let known = GitCredentialHelper.Operation(rawValue: operation) else { return }
             var input = try readAllStandardInput()
-            defer { input.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+            defer { input.wipe() }
             let request = try GitCredential.parse(input)
             let helper = GitCredentialHelper(vault: try await options.openVault())
             if let reply = try await helper.run(known, request) {
                 var bytes = reply.serialized().copyBytes()
                 Terminal.writeBytes(bytes, to: STDOUT_FILENO)
-                bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+                bytes.wipe()
             }
         }
     }
@@ -74,7 +74,7 @@ struct DockerCredentialCommand: AsyncParsableCommand {
     static func perform(options: GlobalOptions, arguments: [String], name: String) async throws {
         var input: [UInt8] = []
         if arguments.count == 1, ["store", "get", "erase"].contains(arguments[0]) { input = try readAllStandardInput() }
-        defer { input.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { input.wipe() }
         let helper = DockerCredentialHelper(name: name) {
             var vaultOptions = try options.vaultOptions()
             // docker prints the helper's stdout on failure; the fallback notice goes to stderr as usual.
@@ -84,7 +84,7 @@ struct DockerCredentialCommand: AsyncParsableCommand {
         let reply = await helper.run(arguments: arguments, input: input)
         var bytes = reply.output.copyBytes()
         Terminal.writeBytes(bytes, to: STDOUT_FILENO)
-        bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        bytes.wipe()
         if reply.status != 0 { throw ExitCode(reply.status) }
     }
 }
@@ -92,5 +92,5 @@ struct DockerCredentialCommand: AsyncParsableCommand {
 /// All of standard input, unchanged: a helper's request (small; at most 1 MiB). The caller
 /// wipes the copy.
 func readAllStandardInput() throws -> [UInt8] {
-    try SecretInput.read(.descriptor(STDIN_FILENO), as: .raw, limit: 1 << 20, what: "the request").withUnsafeBytes { Array($0) }
+    try SecretInput.read(.descriptor(STDIN_FILENO), as: .raw, limit: 1 << 20, what: "the request").copyBytes()
 }

@@ -85,7 +85,7 @@ struct GetCommand: AsyncParsableCommand {
                 var bytes = try await vault.secret(service: key.service, account: key.account).copyBytes()
                 if Terminal.stdoutIsTerminal { bytes.append(UInt8(ascii: "\n")) }
                 Terminal.writeBytes(bytes, to: STDOUT_FILENO)
-                bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } }
+                bytes.wipe()
             }
         }
     }

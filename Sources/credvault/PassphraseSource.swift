@@ -42,8 +42,7 @@ struct PassphraseOptions: ParsableArguments {
                 "no passphrase: give --passphrase-file PATH (mode 0600) or --passphrase-fd N, or run on a terminal to be asked")
         }
         if confirm {
-            // Counts code points without copying the passphrase into a String.
-            let characters = passphrase.withUnsafeBytes { bytes in bytes.reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) } }
+            let characters = passphrase.codePointCount
             guard characters >= CredentialBundle.minimumPassphraseLength else {
                 throw CredentialVaultError(.usage,
                     "the passphrase has \(characters) characters; use at least \(CredentialBundle.minimumPassphraseLength)")

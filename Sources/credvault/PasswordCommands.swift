@@ -81,9 +81,7 @@ struct ExportCommand: AsyncParsableCommand {
             }
             if let out {
                 // Mode 0600, atomic, never replacing an existing file without --force.
-                try SecureFileSystem.writeAtomically(out, replacing: force) { descriptor in
-                    _ = try bundle.withUnsafeBytes { try descriptor.writeAll($0) }
-                }
+                try SecureFileSystem.writeAtomically(out, replacing: force, contents: bundle)
             } else {
                 Terminal.writeBytes(bundle, to: STDOUT_FILENO)
             }

@@ -16,12 +16,7 @@ enum Terminal {
     }
 
     static func writeBytes(_ bytes: [UInt8], to fd: Int32) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if written < 0 { if errno == EINTR { continue }; return }
-            offset += written
-        }
+        (fd == STDOUT_FILENO ? StandardStream.output : StandardStream.error).write(bytes)
     }
 
     static func warn(_ message: String) { writeBytes(Array("credvault: warning: \(message)\n".utf8), to: STDERR_FILENO) }
@@ -55,7 +50,7 @@ enum Terminal {
         let source: SecretInput.Source = isatty(STDIN_FILENO) == 1 ? .terminal(prompt: prompt) : .descriptor(STDIN_FILENO)
         let secret = try SecretInput.read(source, as: .bytes, limit: maximumSecretSize, what: "the secret")
         guard secret.count > 0 else { throw CredentialVaultError(.dataError, "the secret is empty; \(emptyHint)") }
-        return secret.withUnsafeBytes { SecretBytes($0) }
+        return SecretBytes(secret)
     }
 
     /// A passphrase typed at the terminal without echo, for the store's unlock prompt; nil

@@ -75,7 +75,7 @@ func runAsync<Command: AsyncParsableCommand>(_ command: inout Command) async thr
 /// alike.
 enum FastPath {
     static func command(for original: [String]) -> (() async throws -> Void)? {
-        if let off = getenv("CREDVAULT_NO_FAST_PATH"), off.pointee != 0 { return nil }
+        if let off = Environment.value("CREDVAULT_NO_FAST_PATH"), !off.isEmpty { return nil }
         var backend: String?, app = "credvault", quiet = false, verbose = false, raw = false, workspace: String?
         var words: [String] = []
         var index = 0

@@ -7,12 +7,13 @@ import Foundation
 import Glibc
 #endif
 
-/// A plain TCP connect to the server's host and port before the first request: AsyncHTTPClient
-/// keeps retrying a refused connection until its deadline, and "connection refused" at once
-/// is the more useful answer.
-enum ReachabilityCheck {
-    /// nil when a connection was made, else why not (`connection refused`, `no such host`).
-    static func failure(address: String) -> String? {
+/// A plain TCP connect to a server's host and port (getaddrinfo, then connect(2) with a 2 s
+/// send timeout on each address): AsyncHTTPClient keeps retrying a refused connection until its
+/// deadline, and "connection refused" at once is the more useful answer.
+package enum TCPReachability {
+    /// nil when a connection to the host and port of `address` (a URL) was made, else why not
+    /// (`connection refused`, `no such host`).
+    package static func failure(address: String) -> String? {
         guard let url = URL(string: address), let host = url.host else { return "the address is not a URL" }
         let port = url.port ?? (url.scheme == "https" ? 443 : 80)
         var hints = addrinfo()
