@@ -47,6 +47,12 @@ public struct OpenBaoBackend: CredentialBackend {
         "\(settings.prefix)/\(OpenBaoPath.escape(key.service))/\(OpenBaoPath.escape(key.account))"
     }
 
+    /// `openbao_mount`, `openbao_prefix`, `openbao_token_file`, `openbao_role_id` and
+    /// `openbao_secret_id_file` (README, "Past one machine").
+    public static var configurationKeys: [ConfigurationKey] {
+        ["openbao_mount", "openbao_prefix", "openbao_token_file", "openbao_role_id", "openbao_secret_id_file"].map { ConfigurationKey($0) }
+    }
+
     public func probe(timeout: Duration) async -> BackendAvailability {
         guard settings.address != nil else { return .unavailable(reason: "BAO_ADDR (or VAULT_ADDR) is not set", code: .configuration,
                                                               nextStep: "set BAO_ADDR to the server's address (https://HOST:8200)") }

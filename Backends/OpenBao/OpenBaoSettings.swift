@@ -36,10 +36,10 @@ struct OpenBaoSettings: Sendable {
         address = variable("BAO_ADDR", "VAULT_ADDR").map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         namespace = variable("BAO_NAMESPACE", "VAULT_NAMESPACE")
         caCertificate = variable("BAO_CACERT", "VAULT_CACERT")
-        mount = context.configuration.auth["openbao_mount"] ?? "secret"
-        prefix = context.configuration.auth["openbao_prefix"] ?? "credvault/\(context.app.name)"
-        roleID = context.configuration.auth["openbao_role_id"]
-        if let file = context.configuration.auth["openbao_secret_id_file"] {
+        mount = context.configuration.settings["openbao_mount"] ?? "secret"
+        prefix = context.configuration.settings["openbao_prefix"] ?? "credvault/\(context.app.name)"
+        roleID = context.configuration.settings["openbao_role_id"]
+        if let file = context.configuration.settings["openbao_secret_id_file"] {
             secretIDFile = file
         } else if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty,
                   FileManager.default.fileExists(atPath: directory + "/openbao.secret_id") {
@@ -52,7 +52,7 @@ struct OpenBaoSettings: Sendable {
         } else if let value = environment["VAULT_TOKEN"], !value.isEmpty {
             token = value; tokenSource = "VAULT_TOKEN"
         } else {
-            let file = context.configuration.auth["openbao_token_file"]
+            let file = context.configuration.settings["openbao_token_file"]
                 ?? environment["HOME"].map { $0 + "/.vault-token" }
             // A token file that is missing, open to others or unreadable gives no token; the
             // refusal then names the ways to give one.

@@ -35,7 +35,7 @@ public struct AuthSession: Sendable {
 
     /// Opens the app's vault (automatic backend selection) and reads its settings.
     public static func open(app: AppProfile, options: VaultOptions = VaultOptions(), commandName: String? = nil) async throws -> AuthSession {
-        let vault = try await CredentialVault.open(app: app, registry: .standard, options: options)
+        let vault = try await CredentialVault.open(app: app, registry: .standardWithLogin, options: options)
         let settings = try AuthSettings(app: app, environment: vault.context.environment,
                                         configuration: vault.context.configuration, commandName: commandName)
         return AuthSession(vault: vault, settings: settings)

@@ -43,7 +43,7 @@ public struct AuthSettings: Sendable {
                 commandName: String? = nil) throws {
         self.app = app
         self.environment = environment
-        self.file = configuration.auth
+        self.file = configuration.settings
         self.filePath = configuration.path
         self.loginCommand = "\(commandName ?? app.name) auth login"
         let modeVariable = app.variable("AUTH_MODE")

@@ -9,6 +9,13 @@ public struct BackendRegistry: Sendable {
     private(set) public var backends: [any CredentialBackend.Type] = []
     /// Where the app's home backend is recorded; without one, every run selects anew.
     public var homeStore: (any BackendHomeStore)?
+    /// Config-file keys of modules that are not backends (the login flows add theirs).
+    public var additionalConfigurationKeys: [ConfigurationKey] = []
+
+    /// Every config-file key outside the core's own: the backends', then the additional ones.
+    public var configurationKeys: [ConfigurationKey] {
+        backends.flatMap { $0.configurationKeys } + additionalConfigurationKeys
+    }
 
     public init() {}
 

@@ -12,6 +12,9 @@ public protocol CredentialBackend: Sendable {
     /// What protects the secrets this backend stores.
     static var protection: StorageProtection { get }
 
+    /// The config-file keys this backend reads (from ``VaultConfiguration/settings``). Optional.
+    static var configurationKeys: [ConfigurationKey] { get }
+
     /// Creates the backend for one vault. Must be cheap: no I/O beyond reading `context`.
     init(context: BackendContext) throws
 
@@ -47,6 +50,7 @@ public protocol CredentialBackend: Sendable {
 }
 
 extension CredentialBackend {
+    public static var configurationKeys: [ConfigurationKey] { [] }
     public static func prepare(context: BackendContext) {}
     public func diagnostics() async -> [Diagnostic] { [] }
     public func secret(for key: CredentialKey) async throws -> SecretBytes? { try await item(for: key)?.secret }

@@ -3,33 +3,34 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// RFC 3339 UTC timestamps in the one shape CredentialVault writes, `YYYY-MM-DDTHH:MM:SSZ`,
-/// converted by hand (gmtime_r to write, arithmetic to read): Foundation's ISO 8601 parser dominated the time to
+/// converted by hand, by arithmetic both ways (no libc call): Foundation's ISO 8601 parser dominated the time to
 /// read a store of 1,000 items.
 public enum Timestamp {
-    /// Formats `date` as `2026-01-31T12:00:00Z`.
+    /// Formats `date` as `2026-01-31T12:00:00Z`. Dates before year 1 or after 9999 are written
+    /// as the nearest of those bounds (the format has four digits for the year).
     public static func format(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
+        let raw = date.timeIntervalSince1970
+        let clamped = raw.isNaN ? 0 : min(max(raw, -62_135_596_800), 253_402_300_799)
+        let seconds = Int(clamped.rounded(.down))
+        let days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        let secondOfDay = seconds - days * 86_400
+        let (year, month, day) = civil(daysSinceEpoch: days)
         var bytes = [UInt8](repeating: 0, count: 20)
-        func put(_ value: Int32, _ at: Int, _ width: Int) {
+        func put(_ value: Int, _ at: Int, _ width: Int) {
             var value = value
             for offset in stride(from: width - 1, through: 0, by: -1) {
                 bytes[at + offset] = UInt8(ascii: "0") + UInt8(value % 10)
                 value /= 10
             }
         }
-        put(parts.tm_year + 1900, 0, 4); bytes[4] = UInt8(ascii: "-")
-        put(parts.tm_mon + 1, 5, 2); bytes[7] = UInt8(ascii: "-")
-        put(parts.tm_mday, 8, 2); bytes[10] = UInt8(ascii: "T")
-        put(parts.tm_hour, 11, 2); bytes[13] = UInt8(ascii: ":")
-        put(parts.tm_min, 14, 2); bytes[16] = UInt8(ascii: ":")
-        put(parts.tm_sec, 17, 2); bytes[19] = UInt8(ascii: "Z")
+        put(year, 0, 4); bytes[4] = UInt8(ascii: "-")
+        put(month, 5, 2); bytes[7] = UInt8(ascii: "-")
+        put(day, 8, 2); bytes[10] = UInt8(ascii: "T")
+        put(secondOfDay / 3600, 11, 2); bytes[13] = UInt8(ascii: ":")
+        put(secondOfDay / 60 % 60, 14, 2); bytes[16] = UInt8(ascii: ":")
+        put(secondOfDay % 60, 17, 2); bytes[19] = UInt8(ascii: "Z")
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -70,5 +71,19 @@ public enum Timestamp {
         let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
         let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
         return era * 146_097 + dayOfEra - 719_468
+    }
+
+    /// The proleptic Gregorian date of a day count from 1970-01-01 (Howard Hinnant's
+    /// civil_from_days, the inverse of ``daysSinceEpoch(year:month:day:)``).
+    static func civil(daysSinceEpoch days: Int) -> (year: Int, month: Int, day: Int) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 }

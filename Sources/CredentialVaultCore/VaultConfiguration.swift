@@ -23,27 +23,22 @@ public struct VaultConfiguration: Sendable, Equatable {
     public var lockTimeout: Duration?
     /// `prompt_timeout = SECONDS`: how long to wait for a person to answer a keyring's dialog.
     public var promptTimeout: Duration?
-    /// Settings read by other modules: login (`issuer`, `client_id`, …, optionally prefixed
-    /// `prod.` or `dev.`) and OpenBao (`openbao_mount`, `openbao_prefix`, `openbao_token_file`); see ``authKeys``.
-    public var auth: [String: String] = [:]
+    /// The values of keys other modules declared (``ConfigurationKey``): login (`issuer`,
+    /// `client_id`, …, some also as `prod.KEY` or `dev.KEY`) and OpenBao (`openbao_prefix`, …).
+    public var settings: [String: String] = [:]
     /// The file this was read from, if one existed.
     public var path: String?
 
     public init() {}
 
-    /// The keys this version understands.
-    public static let knownKeys = ["backend", "fallback", "probe_timeout", "lock_timeout", "prompt_timeout"] + authKeys
+    /// The keys the core itself reads.
+    public static let coreKeys = ["backend", "fallback", "probe_timeout", "lock_timeout", "prompt_timeout"]
 
-    /// The login settings; each may also be written `prod.KEY` or `dev.KEY` for one mode.
-    public static let authKeys = ["auth_mode", "mode", "issuer", "client_id", "audience", "scopes",
-                                  "device_authorization_endpoint", "token_endpoint", "revocation_endpoint",
-                                  "api_key_prefix", "openbao_mount", "openbao_prefix", "openbao_token_file",
-                                  "openbao_role_id", "openbao_secret_id_file"]
-
-    /// Reads `path`; a missing file is an empty configuration.
+    /// Reads `path`; a missing file is an empty configuration. `keys` are the keys other
+    /// modules read (``BackendRegistry/configurationKeys``).
     ///
     /// - Throws: ``CredentialVaultError`` (``CredentialVaultError/Code/configuration``).
-    public static func load(path: String) throws -> VaultConfiguration {
+    public static func load(path: String, keys: [ConfigurationKey] = []) throws -> VaultConfiguration {
         guard FileManager.default.fileExists(atPath: path) else { return VaultConfiguration() }
         let data: Data
         do {
@@ -57,14 +52,23 @@ public struct VaultConfiguration: Sendable, Equatable {
         guard let text = String(data: data, encoding: .utf8) else {
             throw CredentialVaultError(.configuration, "config file \(path) is not UTF-8 text")
         }
-        var configuration = try parse(text, path: path)
+        var configuration = try parse(text, path: path, keys: keys)
         configuration.path = path
         return configuration
     }
 
-    /// Parses config text; `path` names the file in messages.
-    public static func parse(_ text: String, path: String) throws -> VaultConfiguration {
+    /// Parses config text; `path` names the file in messages, `keys` are the keys other modules read.
+    public static func parse(_ text: String, path: String, keys: [ConfigurationKey] = []) throws -> VaultConfiguration {
         var configuration = VaultConfiguration()
+        /// The declared key `key` stands for: itself, or `prod.NAME` / `dev.NAME` of a per-mode key.
+        func declared(_ key: String) -> ConfigurationKey? {
+            if let exact = keys.first(where: { $0.name == key }) { return exact }
+            for mode in ["prod.", "dev."] where key.hasPrefix(mode) {
+                let bare = String(key.dropFirst(mode.count))
+                return keys.first { $0.name == bare && $0.perMode }
+            }
+            return nil
+        }
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let lineNumber = index + 1
             let line = rawLine.trimmingBlanks()
@@ -98,45 +102,16 @@ public struct VaultConfiguration: Sendable, Equatable {
                 case "lock_timeout": configuration.lockTimeout = duration
                 default: configuration.promptTimeout = duration
                 }
-            case _ where Self.isAuthKey(key):
-                guard !value.isEmpty else { throw bad("a value") }
-                try Self.validateAuth(key: key, value: value, bad: bad)
-                configuration.auth[key] = value
             default:
-                throw CredentialVaultError(.configuration,
-                    "\(path):\(lineNumber): unknown key '\(key)'; known keys: \(knownKeys.joined(separator: ", "))")
+                guard let declared = declared(key) else {
+                    throw CredentialVaultError(.configuration,
+                        "\(path):\(lineNumber): unknown key '\(key)'; known keys: \((coreKeys + keys.map(\.name)).joined(separator: ", "))")
+                }
+                guard !value.isEmpty, declared.isValid(value) else { throw bad(declared.expected) }
+                configuration.settings[key] = value
             }
         }
         return configuration
-    }
-}
-
-extension VaultConfiguration {
-    static func isAuthKey(_ key: String) -> Bool {
-        if authKeys.contains(key) { return true }
-        for mode in ["prod.", "dev."] where key.hasPrefix(mode) {
-            let bare = String(key.dropFirst(mode.count))
-            return authKeys.contains(bare) && bare != "mode"
-        }
-        return false
-    }
-
-    static func validateAuth(key: String, value: String, bad: (String) -> CredentialVaultError) throws {
-        let bare = key.split(separator: ".").last.map(String.init) ?? key
-        switch bare {
-        case "issuer", "device_authorization_endpoint", "token_endpoint", "revocation_endpoint":
-            guard value.hasPrefix("https://") || value.hasPrefix("http://") else { throw bad("an http:// or https:// URL") }
-        case "auth_mode":
-            guard ["oauth", "clerk", "local"].contains(value) else { throw bad("'oauth' or 'local'") }
-        case "mode":
-            guard ["prod", "dev"].contains(value) else { throw bad("'prod' or 'dev'") }
-        case "api_key_prefix":
-            guard value.count <= 16, value.hasSuffix("_"),
-                  value.dropLast().allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) }) else {
-                throw bad("lower-case letters or digits ending in '_', such as cv_ or cmd_")
-            }
-        default: break
-        }
     }
 }
 

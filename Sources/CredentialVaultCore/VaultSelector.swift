@@ -18,7 +18,7 @@ public struct VaultSelector: Sendable {
     public init(app: AppProfile, registry: BackendRegistry, options: VaultOptions) throws {
         let environment = options.environment ?? ProcessInfo.processInfo.environment
         let directory = try BackendContext.directory(for: app, environment: environment)
-        let configuration = try VaultConfiguration.load(path: directory + "/config")
+        let configuration = try VaultConfiguration.load(path: directory + "/config", keys: registry.configurationKeys)
         func seconds(_ variable: String) throws -> Duration? {
             guard let text = environment[app.variable(variable)], !text.isEmpty else { return nil }
             guard let value = Double(text), value > 0, value <= 600 else {

@@ -94,7 +94,7 @@ struct GlobalOptions: Sendable {
 
     /// The app's directory and settings, without choosing a backend.
     func context() throws -> BackendContext {
-        try VaultSelector(app: appProfile, registry: .standard, options: vaultOptions()).context
+        try VaultSelector(app: appProfile, registry: .standardWithLogin, options: vaultOptions()).context
     }
 
     /// The program as people type it, for hints: `credvault` or `credvault --app NAME`.
@@ -112,7 +112,7 @@ struct GlobalOptions: Sendable {
 
     /// Opens the vault, reporting the selection when --verbose.
     func openVault() async throws -> CredentialVault {
-        let vault = try await CredentialVault.open(app: appProfile, registry: .standard, options: vaultOptions())
+        let vault = try await CredentialVault.open(app: appProfile, registry: .standardWithLogin, options: vaultOptions())
         if verbose { Terminal.note("backend: \(vault.selection.explanation)") }
         return vault
     }

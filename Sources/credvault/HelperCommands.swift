@@ -1,5 +1,6 @@
 import ArgumentParser
 import CredentialVault
+import CredentialVaultAuth
 import CredentialVaultHelpers
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -79,7 +80,7 @@ struct DockerCredentialCommand: AsyncParsableCommand {
             var vaultOptions = try options.vaultOptions()
             // docker prints the helper's stdout on failure; the fallback notice goes to stderr as usual.
             vaultOptions.passphrasePrompt = nil
-            return try await CredentialVault.open(app: options.appProfile, registry: .standard, options: vaultOptions)
+            return try await CredentialVault.open(app: options.appProfile, registry: .standardWithLogin, options: vaultOptions)
         }
         let reply = await helper.run(arguments: arguments, input: input)
         var bytes = reply.output.copyBytes()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CredentialVault
+import CredentialVaultAuth
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -16,7 +17,7 @@ struct Survey {
     let selection: Result<BackendSelection, CredentialVaultError>
 
     static func take(_ options: GlobalOptions) async throws -> Survey {
-        let selector = try VaultSelector(app: options.appProfile, registry: .standard, options: options.vaultOptions(probeEveryBackend: true))
+        let selector = try VaultSelector(app: options.appProfile, registry: .standardWithLogin, options: options.vaultOptions(probeEveryBackend: true))
         let candidates = try await selector.survey()
         let selection: Result<BackendSelection, CredentialVaultError>
         do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CredentialVault
+import CredentialVaultAuth
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -24,8 +25,8 @@ struct MigrateCommand: AsyncParsableCommand {
         try await Terminal.run(options) {
             var sourceOptions = try options.vaultOptions(); sourceOptions.backend = from
             var destinationOptions = try options.vaultOptions(); destinationOptions.backend = to
-            let source = try await CredentialVault.open(app: options.appProfile, registry: .standard, options: sourceOptions)
-            let destination = try await CredentialVault.open(app: options.appProfile, registry: .standard, options: destinationOptions)
+            let source = try await CredentialVault.open(app: options.appProfile, registry: .standardWithLogin, options: sourceOptions)
+            let destination = try await CredentialVault.open(app: options.appProfile, registry: .standardWithLogin, options: destinationOptions)
             let report = try await ProgressLine.around("Migrating from \(from) to \(to)…", options: options) { line in
                 try await destination.migrate(from: source, services: services, policy: onConflict,
                                               dryRun: dryRun, deleteSource: deleteSource, progress: line?.handler("Migrating"))

@@ -104,7 +104,7 @@ enum FastPath {
         // the transfer session) while the verb sets up.
         func prepared(_ verb: @escaping () async throws -> Void) -> () async throws -> Void {
             if let profile = try? AppProfile(app) {
-                try? VaultSelector(app: profile, registry: .standard, options: VaultOptions(backend: backend)).prepare()
+                try? VaultSelector(app: profile, registry: .standardWithLogin, options: VaultOptions(backend: backend)).prepare()
             }
             return verb
         }

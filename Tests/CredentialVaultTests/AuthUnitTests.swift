@@ -61,7 +61,7 @@ struct AuthUnitTests {
             client_id = cli
             api_key_prefix = cmd_
             mode = dev
-            """, path: "config")
+            """, path: "config", keys: AuthSettings.configurationKeys)
         let settings = try AuthSettings(app: AppProfile("cmdop"), environment: [:], configuration: configuration)
         #expect(settings.apiKeyPrefix == "cmd_")
         #expect(settings.configuredMode == .dev)
@@ -71,7 +71,11 @@ struct AuthUnitTests {
                                           configuration: configuration)
         #expect(try overridden.oauthClient(mode: .dev).issuer == "https://env.example.test", "the environment wins")
         for bad in ["issuer = ftp://x", "api_key_prefix = CMD", "auth_mode = maybe", "dev.mode = prod", "staging.issuer = https://x"] {
-            #expect(throws: CredentialVaultError.self, "\(bad)") { try VaultConfiguration.parse(bad, path: "config") }
+            #expect(throws: CredentialVaultError.self, "\(bad)") { try VaultConfiguration.parse(bad, path: "config", keys: AuthSettings.configurationKeys) }
+        }
+        // The core knows none of the login keys: without the login module's declarations, they are unknown.
+        #expect { try VaultConfiguration.parse("issuer = https://id.example.test", path: "c") } throws: { error in
+            (error as? CredentialVaultError)?.message.contains("unknown key 'issuer'") == true
         }
         let unconfigured = try AuthSettings(app: AppProfile("skillmeat"), environment: [:], configuration: VaultConfiguration())
         let error = try #require(throws: CredentialVaultError.self) { try unconfigured.oauthClient(mode: .prod) }

@@ -34,7 +34,7 @@ struct BackendConformanceTests {
             let server = try OpenBaoServer.get()
             let directory = try TemporaryDirectory()
             var configuration = VaultConfiguration()
-            configuration.auth["openbao_prefix"] = "conformance/\(UUID().uuidString.prefix(8))"
+            configuration.settings["openbao_prefix"] = "conformance/\(UUID().uuidString.prefix(8))"
             let context = BackendContext(app: .credvault, environment: server.environment, directory: directory.path,
                                          configuration: configuration, callTimeout: .seconds(10), lockTimeout: .seconds(10))
             return (OpenBaoBackend(context: context), { directory.remove() })

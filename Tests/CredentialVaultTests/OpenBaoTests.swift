@@ -198,7 +198,7 @@ extension OpenBaoTests {
         #expect(try cli.run("get", "approle", "item").stdoutText == "via approle")
 
         // In one process: revoke every AppRole token; the next call logs in again once.
-        let configuration = try VaultConfiguration.load(path: vault + "/config")
+        let configuration = try VaultConfiguration.load(path: vault + "/config", keys: OpenBaoBackend.configurationKeys)
         let context = BackendContext(app: .credvault, environment: server.environment, directory: vault,
                                      configuration: configuration, callTimeout: .seconds(10), lockTimeout: .seconds(10))
         let backend = OpenBaoBackend(context: context)

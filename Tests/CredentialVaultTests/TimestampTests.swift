@@ -31,4 +31,27 @@ struct TimestampTests {
             #expect(Timestamp.parse(bad) == nil, "\(bad)")
         }
     }
+
+    @Test("format agrees with glibc's gmtime_r from year 1 to 9999 (every 97 days and 17 s, leap days, negative times); out-of-range dates are clamped, never a trap")
+    func formatAgreesWithGmtime() {
+        var instant = -62_135_596_800 // 0001-01-01T00:00:00Z
+        var checked = 0
+        while instant <= 253_402_300_799 {
+            var seconds = time_t(instant)
+            var parts = tm()
+            gmtime_r(&seconds, &parts)
+            let expected = String(format: "%04d-%02d-%02dT%02d:%02d:%02dZ", parts.tm_year + 1900, parts.tm_mon + 1, parts.tm_mday,
+                                  parts.tm_hour, parts.tm_min, parts.tm_sec)
+            let formatted = Timestamp.format(Date(timeIntervalSince1970: TimeInterval(instant)))
+            if formatted != expected { Issue.record("\(instant): \(formatted) != \(expected)"); break }
+            instant += 97 * 86_400 + 17
+            checked += 1
+        }
+        #expect(checked > 37_000)
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 951_782_400)) == "2000-02-29T00:00:00Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: -1)) == "1969-12-31T23:59:59Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: 1e300)) == "9999-12-31T23:59:59Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: -1e300)) == "0001-01-01T00:00:00Z")
+        #expect(Timestamp.format(Date(timeIntervalSince1970: .nan)) == "1970-01-01T00:00:00Z")
+    }
 }
