@@ -24,7 +24,7 @@ extension AuthSettings {
 }
 
 extension BackendRegistry {
-    /// ``BackendRegistry/standard`` with the login flows' config-file keys: the registry for
+    /// `BackendRegistry.standard` with the login flows' config-file keys: the registry for
     /// programs that use ``AuthSession``.
     public static var standardWithLogin: BackendRegistry {
         var registry = BackendRegistry.standard
