@@ -41,9 +41,12 @@ public enum SecretInput {
     ///   - limit: the most bytes the value may have; more is refused (exit 65) without reading
     ///     further than `limit` + 2 bytes.
     ///   - what: the value's name in messages ("the passphrase", "the secret").
-    /// - Throws: `CredentialVaultError` naming `what` and the source: `.usage` (64) for an
-    ///   empty value or no terminal, `.dataError` (65) for a value over the limit or with a
-    ///   line break inside, `.permissionDenied` (77) for a file open to others, `.notFound`…
+    /// - Returns: the value, possibly empty (the caller says what an empty value means).
+    /// - Throws: `CredentialVaultError` naming `what` and the source: `.usage` (64) when there
+    ///   is no terminal to ask on, `.dataError` (65) for a value over the limit or with a line
+    ///   break inside, `.permissionDenied` (77) for a file that is not yours, is open to others,
+    ///   is a symbolic link or not a regular file, `.configuration` (78) for a missing file or a
+    ///   descriptor that cannot be read.
     public static func read(_ source: Source, as form: Form, limit: Int, what: String) throws -> SecureBuffer {
         let (buffer, length, origin) = try readRaw(source, limit: limit, what: what)
         var end = length
