@@ -3,8 +3,8 @@ import PackageDescription
 
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 /// Targets with no unsafe pointer code of their own: that lives in CredentialVaultSystem,
-/// CredentialVaultCrypto and the C boundaries (and, until it moves there, in the targets
-/// built with `strict` alone).
+/// CredentialVaultCrypto and the Swift sides of the C libraries (the keyring's LibSecret.swift,
+/// the QR symbol's QRCode.swift), which are built with `strict` alone.
 let safe: [SwiftSetting] = strict + [.strictMemorySafety()]
 
 let package = Package(
@@ -78,14 +78,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/CredentialVaultCore",
-            swiftSettings: strict
+            swiftSettings: safe
         ),
         // The operating system and secret I/O: checked opens, the store lock, atomic writes.
         .target(
             name: "CredentialVaultSystem",
-            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "CSystemBoundary", .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "CSystemBoundary", "CKeyutils", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/CredentialVaultSystem",
             swiftSettings: strict
+        ),
+        // The one HTTP client (AsyncHTTPClient): deadlines, bounded bodies, a CA file, failures
+        // classified by type. Used by the login flows and the OpenBao backend.
+        .target(
+            name: "CredentialVaultHTTP",
+            dependencies: [.product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Sources/CredentialVaultHTTP",
+            swiftSettings: safe
         ),
         .target(
             name: "MemoryBackend",
@@ -113,17 +121,18 @@ let package = Package(
             name: "CredentialVaultOTP",
             dependencies: ["CredentialVaultCore", "CQRencode", .product(name: "Crypto", package: "swift-crypto")],
             path: "Sources/CredentialVaultOTP",
+            // libqrencode's symbol is read through its C pointer (QRCode.swift).
             swiftSettings: strict
         ),
         .target(
             name: "EncryptedFileBackend",
-            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "CredentialVaultOTP", "CredentialVaultSystem", "FileBackend", "CKeyutils"],
+            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "CredentialVaultOTP", "CredentialVaultSystem", "FileBackend"],
             path: "Backends/EncryptedFile",
-            swiftSettings: strict
+            swiftSettings: safe
         ),
         .target(
             name: "OpenBaoBackend",
-            dependencies: ["CredentialVaultCore", "CredentialVaultSystem", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            dependencies: ["CredentialVaultCore", "CredentialVaultSystem", "CredentialVaultHTTP"],
             path: "Backends/OpenBao",
             swiftSettings: safe
         ),
@@ -138,15 +147,14 @@ let package = Package(
             dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "CredentialVaultSystem", "MemoryBackend", "FileBackend", "EncryptedFileBackend",
                            "SecretServiceBackend", "OpenBaoBackend"],
             path: "Sources/CredentialVault",
-            swiftSettings: strict
+            swiftSettings: safe
         ),
         // Login flows on the vault: device authorization, refresh, PATs, workspace keys, modes,
         // and the resolver that names its source.
         .target(
             name: "CredentialVaultAuth",
             dependencies: [
-                "CredentialVault", "CredentialVaultSystem",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "CredentialVault", "CredentialVaultSystem", "CredentialVaultHTTP",
             ],
             path: "Sources/CredentialVaultAuth",
             swiftSettings: safe
@@ -187,7 +195,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CredentialVaultTests",
-            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP", "CredentialVaultHelpers", "CredentialVaultSystem"],
+            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP", "CredentialVaultHelpers", "CredentialVaultSystem", "CredentialVaultHTTP"],
             path: "Tests/CredentialVaultTests",
             exclude: ["Vectors"], // read by path, not bundled as resources
             swiftSettings: strict

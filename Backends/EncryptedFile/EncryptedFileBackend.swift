@@ -1,13 +1,11 @@
 import CredentialVaultCore
+import CredentialVaultSystem
 import CredentialVaultCrypto
 import FileBackend
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
-#endif
-#if canImport(Glibc)
-import Glibc
 #endif
 
 /// The password-protected file store, `credentials.cvstore`: the whole `credentials.json`
@@ -37,7 +35,7 @@ public struct EncryptedFileBackend: CredentialBackend {
 
     /// Available when the store exists and its directory is safe; never unlocks.
     public func probe(timeout: Duration) async -> BackendAvailability {
-        guard access(path, F_OK) == 0 else {
+        guard SecureFileSystem.exists(path) else {
             return .unavailable(reason: "no password-protected store in \(directory)",
                                 nextStep: "`credvault password set` encrypts the file store with a password")
         }

@@ -7,9 +7,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
 
 /// Seals `credentials.json` documents into `credentials.cvstore` (see ``StoreEnvelope``).
@@ -31,7 +28,7 @@ final class EncryptedStoreCodec: FileStoreCodec, Sendable {
                 // The unlock cache first: a cached key that opens the body saves Argon2id.
                 if let (dataKey, _) = UnlockCache.read(header: header), let document = StoreEnvelope.open(file: fileBytes, dataKey: dataKey) {
                     unlocked = (header, dataKey)
-                    return document.withUnsafeBytes { Array($0) }
+                    return document.copyBytes()
                 }
                 let (passphrase, source) = try UnlockSource.passphrase(for: path, in: context)
                 guard let dataKey = try StoreEnvelope.unwrap(header, passphrase: passphrase) else {
@@ -43,13 +40,13 @@ final class EncryptedStoreCodec: FileStoreCodec, Sendable {
             guard let dataKey = unlocked?.dataKey, let document = StoreEnvelope.open(file: fileBytes, dataKey: dataKey) else {
                 throw CredentialVaultError(.dataError, "\(path) was modified: its contents do not authenticate under its key; it was left unchanged. Restore it from a backup")
             }
-            return document.withUnsafeBytes { Array($0) }
+            return document.copyBytes()
         }
     }
 
     func encode(_ documentBytes: [UInt8], path: String) throws -> [UInt8] {
         guard let unlocked = unlocked.withLock({ $0 }) else { throw CredentialVaultError(.internal, "\(path) was not unlocked before writing") }
-        return documentBytes.withUnsafeBytes { StoreEnvelope.seal(document: $0, header: unlocked.header, dataKey: unlocked.dataKey) }
+        return StoreEnvelope.seal(document: documentBytes, header: unlocked.header, dataKey: unlocked.dataKey)
     }
 
     func checkNotSuperseded(directory: String) throws {}
@@ -57,6 +54,6 @@ final class EncryptedStoreCodec: FileStoreCodec, Sendable {
     /// A plaintext `credentials.json` left by an interrupted `password set` or `clear` is
     /// overwritten and removed: the encrypted store is the store.
     func didWrite(directory: String) throws {
-        PasswordProtection.shred(directory + "/" + FileBackend.fileName)
+        SecureFileSystem.shred(directory + "/" + FileBackend.fileName)
     }
 }

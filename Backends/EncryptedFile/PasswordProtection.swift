@@ -7,9 +7,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Turning the file store's password gate on and off, and changing the password. Each is
 /// one atomic step under the store's lock: afterwards the store opens with the old password
@@ -47,7 +44,7 @@ public enum PasswordProtection {
         defer { try? descriptor.close() }
         let header = try StoreEnvelope.Header(file: SecureFileSystem.readAll(descriptor, path: encrypted), path: encrypted)
         return Status(enabled: true, path: encrypted, opsLimit: header.opsLimit, memLimit: header.memLimit,
-                      plaintextLeftover: access(plain, F_OK) == 0, cachedUntil: UnlockCache.read(header: header)?.1)
+                      plaintextLeftover: SecureFileSystem.exists(plain), cachedUntil: UnlockCache.read(header: header)?.1)
     }
 
     /// Derives the key once and keeps it in the kernel keyring for `duration` (``UnlockCache``).
@@ -77,7 +74,7 @@ public enum PasswordProtection {
         let (plain, encrypted, lockPath) = paths(directory)
         let lock = try FileLock(path: lockPath, timeout: lockTimeout)
         defer { withExtendedLifetime(lock) {} }
-        guard access(encrypted, F_OK) != 0 else {
+        guard !SecureFileSystem.exists(encrypted) else {
             throw CredentialVaultError(.usage, "a password is already set for \(encrypted); use `credvault password change`")
         }
         var document = FileStoreDocument()
@@ -87,11 +84,11 @@ public enum PasswordProtection {
         }
         let dataKey = SecureBuffer.random(count: SecretBox.keyBytes)
         let header = try StoreEnvelope.wrap(dataKey, passphrase: passphrase, opsLimit: kdf.opsLimit, memLimit: kdf.memLimit)
-        let file = document.serialized().withUnsafeBytes { StoreEnvelope.seal(document: $0, header: header, dataKey: dataKey) }
+        let file = StoreEnvelope.seal(document: document.serialized(), header: header, dataKey: dataKey)
         SecureFileSystem.removeStaleTemporaries(directory: directory, name: FileBackend.encryptedFileName)
-        unlink(SecondFactor.path(directory)) // a leftover from an earlier store would not open
+        try SecureFileSystem.remove(SecondFactor.path(directory)) // a leftover from an earlier store would not open
         try SecureFileSystem.replaceAtomically(encrypted, with: file)
-        shred(plain)
+        SecureFileSystem.shred(plain)
     }
 
     /// Decrypts the store back to the plaintext `credentials.json` (durable first), then
@@ -108,12 +105,12 @@ public enum PasswordProtection {
         guard let document = StoreEnvelope.open(file: file, dataKey: dataKey) else {
             throw CredentialVaultError(.dataError, "\(encrypted) was modified: its contents do not authenticate; it was left unchanged")
         }
-        let bytes = document.withUnsafeBytes { Array($0) }
+        let bytes = document.copyBytes()
         _ = try FileStoreReader.document(bytes, path: encrypted)
         SecureFileSystem.removeStaleTemporaries(directory: directory, name: FileBackend.fileName)
         try SecureFileSystem.replaceAtomically(plain, with: bytes)
-        guard unlink(encrypted) == 0 else { throw SecureFileSystem.writeError(encrypted, errno) }
-        unlink(SecondFactor.path(directory)) // the second step belongs to the encrypted store
+        try SecureFileSystem.remove(encrypted)
+        try SecureFileSystem.remove(SecondFactor.path(directory)) // the second step belongs to the encrypted store
         SecureFileSystem.syncDirectory(directory)
     }
 
@@ -150,26 +147,5 @@ public enum PasswordProtection {
             throw CredentialVaultError(.permissionDenied, "wrong password for \(path); nothing was written")
         }
         return (file, header, dataKey)
-    }
-
-    /// Overwrites `path` with zeros, flushes, and removes it (best effort: copy-on-write file
-    /// systems and SSDs may keep the old blocks; see SECURITY.md).
-    static func shred(_ path: String) {
-        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        var info = stat()
-        if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
-            let zeros = [UInt8](repeating: 0, count: 65536)
-            var remaining = Int(info.st_size)
-            while remaining > 0 {
-                let written = zeros.withUnsafeBytes { write(fd, $0.baseAddress, min(remaining, $0.count)) }
-                if written <= 0 { break }
-                remaining -= written
-            }
-            fsync(fd)
-        }
-        close(fd)
-        unlink(path)
-        SecureFileSystem.syncDirectory(FilePaths.directory(of: path))
     }
 }

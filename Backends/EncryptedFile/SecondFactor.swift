@@ -8,9 +8,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The store's TOTP second step. Once enrolled, unlocking with the password also needs a
 /// current code (±1 time step, never the same step twice) or one of 10 single-use backup
@@ -30,16 +27,16 @@ public enum SecondFactor {
     static func path(_ directory: String) -> String { directory + "/credentials.mfa" }
 
     /// Whether a second step is enrolled for the store in `directory`.
-    public static func isEnrolled(directory: String) -> Bool { access(path(directory), F_OK) == 0 }
+    public static func isEnrolled(directory: String) -> Bool { SecureFileSystem.exists(path(directory)) }
 
     static func key(_ dataKey: SecureBuffer) -> SecureBuffer {
-        Array("credvault mfa v1".utf8).withUnsafeBytes { KeyedHash.subkey(count: SecretBox.keyBytes, message: $0, key: dataKey) }
+        KeyedHash.subkey(count: SecretBox.keyBytes, message: Array("credvault mfa v1".utf8), key: dataKey)
     }
 
     static func hash(_ code: String, salt: [UInt8]) -> [UInt8] {
-        let saltKey = salt.withUnsafeBytes { SecureBuffer(copying: $0) }
+        let saltKey = SecureBuffer(copying: salt)
         let digits = Array(code.filter(\.isNumber).utf8)
-        return digits.withUnsafeBytes { KeyedHash.subkey(count: 32, message: $0, key: saltKey) }.withUnsafeBytes { Array($0) }
+        return KeyedHash.subkey(count: 32, message: digits, key: saltKey).copyBytes()
     }
 
     static func load(directory: String, dataKey: SecureBuffer) throws -> State? {
@@ -52,8 +49,8 @@ public enum SecondFactor {
         }
         guard bytes.count > 8 + SecretBox.nonceBytes + SecretBox.macBytes, Array(bytes[0..<8]) == magic else { throw corrupt() }
         let nonce = Array(bytes[8..<32])
-        guard let plain = bytes[32...].withUnsafeBytes({ SecretBox.open($0, nonce: nonce, key: key(dataKey)) }),
-              let json = try? plain.withUnsafeBytes({ try JSONParser.parse(Array($0)) }),
+        guard let plain = SecretBox.open(bytes[32...], nonce: nonce, key: key(dataKey)),
+              let json = try? JSONParser.parse(plain.copyBytes()),
               json["version"]?.numberValue == 1, let secret = json["secret"]?.stringValue.flatMap(Base32.decode),
               let algorithm = json["algorithm"]?.stringValue.flatMap(TOTP.Algorithm.init(rawValue:)),
               let digits = json["digits"]?.numberValue, let period = json["period"]?.numberValue,
@@ -77,7 +74,7 @@ public enum SecondFactor {
             }),
         ]).serializedBytes()
         let nonce = randomBytes(count: SecretBox.nonceBytes)
-        let sealed = json.withUnsafeBytes { SecretBox.seal($0, nonce: nonce, key: key(dataKey)) }
+        let sealed = SecretBox.seal(json, nonce: nonce, key: key(dataKey))
         try SecureFileSystem.replaceAtomically(path(directory), with: magic + nonce + sealed)
     }
 
@@ -144,7 +141,7 @@ public enum SecondFactor {
     /// Removes the second step after a valid code.
     public static func disable(directory: String, dataKey: SecureBuffer, context: BackendContext?) throws {
         try verify(directory: directory, dataKey: dataKey, context: context)
-        unlink(path(directory))
+        try SecureFileSystem.remove(path(directory))
         SecureFileSystem.syncDirectory(directory)
     }
 }

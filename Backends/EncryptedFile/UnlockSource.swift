@@ -6,9 +6,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Where the passphrase of a password-protected store comes from, tried in this order:
 /// systemd credentials (`$CREDENTIALS_DIRECTORY/credvault.passphrase`, for units with
@@ -38,7 +35,7 @@ public enum UnlockSource: Sendable, Equatable, CustomStringConvertible {
     public static func first(in context: BackendContext) -> UnlockSource? {
         let environment = context.environment
         if let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty,
-           access(directory + "/credvault.passphrase", F_OK) == 0 {
+           SecureFileSystem.exists(directory + "/credvault.passphrase") {
             return .systemdCredential(path: directory + "/credvault.passphrase")
         }
         if let path = environment[context.app.variable("PASSPHRASE_FILE")], !path.isEmpty { return .passphraseFile(path: path) }
@@ -68,8 +65,8 @@ public enum UnlockSource: Sendable, Equatable, CustomStringConvertible {
             guard var bytes = try context.passphrasePrompt?("Passphrase for \(store): ") else {
                 throw CredentialVaultError(.unavailable, "the store \(store) is locked and no passphrase was given")
             }
-            defer { bytes.withUnsafeMutableBytes { if let base = $0.baseAddress { explicit_bzero(base, $0.count) } } }
-            return (bytes.withUnsafeBytes { SecureBuffer(copying: $0) }, source)
+            defer { bytes.wipe() }
+            return (SecureBuffer(copying: bytes), source)
         }
     }
 }

@@ -6,9 +6,6 @@ import FoundationEssentials
 import Foundation
 #endif
 import SystemPackage
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The headless fallback: one versioned JSON document, `credentials.json`, in the app's
 /// directory, protected by its 0700/0600 modes only (secrets are not encrypted).

@@ -5,9 +5,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What turns a store file's bytes into the `credentials.json` document and back: the
 /// identity for the plaintext store, encryption for the password-protected one. Everything

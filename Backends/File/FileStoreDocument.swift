@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `credentials.json` (format version 1, specified in docs/FORMAT.md) in memory, as
 /// ``FileStoreReader`` reads it, and its one writer (``serialized()``).

@@ -1,12 +1,10 @@
 import CredentialVaultCore
+import CredentialVaultHTTP
 import CredentialVaultSystem
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
-#endif
-#if canImport(Glibc)
-import Glibc
 #endif
 
 /// Credentials in an OpenBao or Vault KV v2 engine, shared by every machine that can reach
@@ -59,9 +57,6 @@ public struct OpenBaoBackend: CredentialBackend {
         guard settings.hasCredentials else {
             return .unavailable(reason: "no token: set BAO_TOKEN (or VAULT_TOKEN), openbao_token_file in the config file, ~/.vault-token, or openbao_role_id for AppRole", code: .configuration)
         }
-        if let address = settings.address, let failure = TCPReachability.failure(address: address) {
-            return .unavailable(reason: "cannot reach OpenBao at \(address): \(failure)", nextStep: "check BAO_ADDR and that the server runs")
-        }
         do {
             // Inside the probe's deadline, so the client's own error (a TLS failure) is what is reported.
             let reply = try await bao().health(deadline: timeout * 0.6)
@@ -69,7 +64,9 @@ public struct OpenBaoBackend: CredentialBackend {
             if reply.status == 503 { return .unavailable(reason: try bao().unavailable(reply).message) }
             return .unavailable(reason: "OpenBao health check answered HTTP \(reply.status)")
         } catch let error as CredentialVaultError {
-            return .unavailable(reason: error.message, code: error.code)
+            // Nobody listening, or no such host: the transport says so at once, by type.
+            let unreachable = (error.cause as? HTTPFailure).map { [.connectionRefused, .hostNotFound].contains($0.kind) } ?? false
+            return .unavailable(reason: error.message, code: error.code, nextStep: unreachable ? "check BAO_ADDR and that the server runs" : nil)
         } catch {
             return .unavailable(reason: "\(error)")
         }

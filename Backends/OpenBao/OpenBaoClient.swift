@@ -1,26 +1,19 @@
-import AsyncHTTPClient
 import CredentialVaultCore
+import CredentialVaultHTTP
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 import Synchronization
-import NIOCore
-import NIOHTTP1
-import NIOSSL
 
-/// The KV v2 HTTP API of OpenBao and Vault (identical), through AsyncHTTPClient with a
-/// timeout on every request. Maps statuses to ``CredentialVaultError`` codes: 403 → 77
+/// The KV v2 HTTP API of OpenBao and Vault (identical), through the project's
+/// ``HTTPTransport`` with a deadline on every request. Maps statuses to ``CredentialVaultError`` codes: 403 → 77
 /// naming the path, 503 → 69 "server is sealed", connection and TLS failures → 69 naming
 /// the address (and the CA), timeouts → 75; 429 (standby, rate limit) is retried with backoff.
 final class OpenBaoClient: Sendable {
     let settings: OpenBaoSettings
-    let timeout: Duration
-    private let client: HTTPClient
+    private let http: HTTPTransport
     /// The token in use (static, or from an AppRole login) and whether it was checked.
     private let token: Mutex<(value: String?, checked: Bool)>
 
@@ -33,15 +26,7 @@ final class OpenBaoClient: Sendable {
 
     init(settings: OpenBaoSettings, timeout: Duration) throws {
         self.settings = settings
-        self.timeout = timeout
-        var configuration = HTTPClient.Configuration()
-        if let ca = settings.caCertificate {
-            var tls = TLSConfiguration.makeClientConfiguration()
-            tls.trustRoots = .file(ca)
-            configuration.tlsConfiguration = tls
-        }
-        configuration.timeout = .init(connect: .seconds(max(1, timeout.components.seconds)), read: .seconds(max(1, timeout.components.seconds)))
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        http = HTTPTransport(timeout: timeout, maximumBodySize: 16 << 20, caCertificate: settings.caCertificate)
         token = Mutex((settings.staticToken(), false))
     }
 
@@ -81,8 +66,6 @@ final class OpenBaoClient: Sendable {
         setToken(token, checked: true)
     }
 
-    deinit { try? client.syncShutdown() }
-
     /// One request to `/v1/<path>`; `logical` names the KV path in errors.
     func request(_ method: String, _ path: String, body: JSONValue? = nil, logical: String, deadline: Duration? = nil) async throws -> Reply {
         try await ensureToken()
@@ -106,39 +89,33 @@ final class OpenBaoClient: Sendable {
 
     private func send(_ method: String, _ path: String, body: JSONValue?, logical: String, retryLogin: Bool,
                       deadline: Duration? = nil, returnUnavailable: Bool = false) async throws -> Reply {
-        let timeout = deadline ?? self.timeout
         guard let address = settings.address else {
             throw CredentialVaultError(.configuration, "BAO_ADDR (or VAULT_ADDR) is not set: give the OpenBao server's address, such as https://bao.example:8200")
         }
         var attempt = 0
         while true {
-            var request = HTTPClientRequest(url: "\(address)/v1/\(path)")
-            request.method = HTTPMethod(rawValue: method)
-            if let token = currentToken().0 { request.headers.add(name: "X-Vault-Token", value: token) }
-            if let namespace = settings.namespace { request.headers.add(name: "X-Vault-Namespace", value: namespace) }
-            if let body {
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.body = .bytes(ByteBuffer(bytes: body.serializedBytes()))
-            }
-            let response: HTTPClientResponse
-            let bytes: ByteBuffer
+            var headers: [(name: String, value: String)] = []
+            if let token = currentToken().0 { headers.append((name: "X-Vault-Token", value: token)) }
+            if let namespace = settings.namespace { headers.append((name: "X-Vault-Namespace", value: namespace)) }
+            if body != nil { headers.append((name: "Content-Type", value: "application/json")) }
+            let response: HTTPResponse
             do {
-                response = try await client.execute(request, timeout: .milliseconds(max(200, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)))
-                bytes = try await response.body.collect(upTo: 16 << 20)
-            } catch let error as CredentialVaultError {
-                throw error
-            } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-                throw CredentialVaultError(.timedOut, "OpenBao at \(address) did not answer within \(timeout.components.seconds) s (\(method) \(logical))", cause: error)
+                response = try await http.send(HTTPRequest(method: method, url: "\(address)/v1/\(path)", headers: headers,
+                                                           body: body?.serializedBytes()), timeout: deadline)
             } catch {
-                let tls = "\(error)".lowercased().contains("ssl") || "\(error)".lowercased().contains("certificate") || "\(error)".lowercased().contains("handshake")
-                throw CredentialVaultError(.unavailable,
-                    tls ? "TLS with OpenBao at \(address) failed (\(error)); CA in use: \(settings.caCertificate ?? "the system trust store") (set BAO_CACERT to the server's CA)"
-                        : "cannot reach OpenBao at \(address): \(error); check BAO_ADDR and that the server runs", cause: error)
+                switch error.kind {
+                case .timedOut:
+                    throw CredentialVaultError(.timedOut, "OpenBao at \(address) did not answer within \((deadline ?? http.timeout).components.seconds) s (\(method) \(logical))", cause: error)
+                case .tls:
+                    throw CredentialVaultError(.unavailable, "TLS with OpenBao at \(address) failed (\(error.underlying)); CA in use: \(settings.caCertificate ?? "the system trust store") (set BAO_CACERT to the server's CA)", cause: error)
+                default:
+                    throw CredentialVaultError(.unavailable, "cannot reach OpenBao at \(address): \(error.reason); check BAO_ADDR and that the server runs", cause: error)
+                }
             }
-            let reply = Reply(status: Int(response.status.code),
+            let reply = Reply(status: response.status,
                               // The strict parser, not Codable: the body carries secrets, and a key
                               // given twice is refused rather than read as one of its values.
-                              json: bytes.readableBytes == 0 ? nil : try? JSONParser.parse(Array(bytes.readableBytesView)))
+                              json: response.body.isEmpty ? nil : try? JSONParser.parse(response.body))
             switch reply.status {
             case 429 where attempt < 3:
                 attempt += 1

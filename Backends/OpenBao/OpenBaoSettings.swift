@@ -5,9 +5,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Where the server is and who we are, as the `bao`/`vault` CLIs read it: `BAO_ADDR` or
 /// `VAULT_ADDR`, `BAO_TOKEN` or `VAULT_TOKEN` (else `openbao_token_file` in the config file,

@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The freedesktop Secret Service (gnome-keyring, KeePassXC, KWallet's bridge) over D-Bus,
 /// through libsecret.

@@ -6,9 +6,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Sealed values: secrets stored encrypted under the vault's 32-byte data key, even in the
 /// plaintext file backend (refresh tokens, the longest-lived secrets a CLI holds).
@@ -49,7 +46,7 @@ extension CredentialVault {
         let dataKey = try await dataKeyStore().loadOrCreate(vault: self)
         let nonce = randomBytes(count: SecretBox.nonceBytes)
         let itemKey = Self.itemKey(dataKey: dataKey, for: key)
-        let sealed = value.withUnsafeBytes { SecretBox.seal($0, nonce: nonce, key: itemKey) }
+        let sealed = SecretBox.seal(value, nonce: nonce, key: itemKey)
         return Self.sealedMagic + nonce + sealed
     }
 
@@ -65,16 +62,16 @@ extension CredentialVault {
         }
         let nonce = Array(bytes[4..<header])
         let itemKey = Self.itemKey(dataKey: dataKey, for: key)
-        guard let plain = bytes[header...].withUnsafeBytes({ SecretBox.open($0, nonce: nonce, key: itemKey) }) else {
+        guard let plain = SecretBox.open(bytes[header...], nonce: nonce, key: itemKey) else {
             throw CredentialVaultError(.dataError,
                 "the sealed value for \(key) does not open with this vault's data key (\(try await dataKeyStore().location)): the key is not the one it was sealed with, or the value was copied from another item")
         }
-        return plain.withUnsafeBytes { SecretBytes($0) }
+        return SecretBytes(plain)
     }
 
     static func itemKey(dataKey: SecureBuffer, for key: CredentialKey) -> SecureBuffer {
         let message = Array("credvault sealed v1\0".utf8) + Array(key.service.utf8) + [0] + Array(key.account.utf8)
-        return message.withUnsafeBytes { KeyedHash.subkey(count: SecretBox.keyBytes, message: $0, key: dataKey) }
+        return KeyedHash.subkey(count: SecretBox.keyBytes, message: message, key: dataKey)
     }
 
     /// Where this vault keeps its data key.
@@ -111,32 +108,13 @@ enum DataKeyStore {
     func load(vault: CredentialVault) async throws -> SecureBuffer? {
         switch self {
         case .file(let path, let mustExist):
-            let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-            guard fd >= 0 else {
-                if errno == ENOENT {
-                    if mustExist { throw CredentialVaultError(.configuration, "the data key file \(path) does not exist") }
-                    return nil
-                }
-                if errno == ELOOP { throw CredentialVaultError(.permissionDenied, "the data key file \(path) is a symbolic link; replace it with the real file") }
-                throw CredentialVaultError(.permissionDenied, "cannot read the data key file \(path): \(String(cString: strerror(errno)))")
-            }
-            defer { close(fd) }
-            var info = stat()
-            fstat(fd, &info)
-            guard info.st_uid == geteuid(), info.st_mode & 0o077 == 0 else {
-                throw CredentialVaultError(.permissionDenied, "the data key file \(path) must be yours and mode 0600; run: chmod 600 '\(path)'")
-            }
-            var failed = false
-            var length = 0
-            let raw = SecureBuffer(count: 128) { buffer in
-                let count = read(fd, buffer.baseAddress, 128)
-                if count < 0 { failed = true } else { length = count }
-            }
-            guard !failed else { throw CredentialVaultError(.permissionDenied, "cannot read the data key file \(path)") }
-            return try raw.withUnsafeBytes { bytes in try Self.decode(UnsafeRawBufferPointer(rebasing: bytes[0..<length]), path: path) }
+            if !mustExist, SecureFileSystem.entry(path) == nil { return nil }
+            // Yours, mode 0600 or stricter, a regular file, not a link, size checked first.
+            let text = try SecretInput.read(.file(path), as: .raw, limit: 66, what: "the data key")
+            return try Self.decode(text, path: path)
         case .backendItem(let key):
             guard let item = try await vault.backend.item(for: key) else { return nil }
-            return try item.secret.withUnsafeBytes { try Self.decode($0, path: "keyring item \(key)") }
+            return try Self.decode(SecureBuffer(item.secret), path: "keyring item \(key)")
         }
     }
 
@@ -152,53 +130,29 @@ enum DataKeyStore {
         }
         let key = SecureBuffer.random(count: 32)
         // 64 hex digits and a newline, built in locked memory rather than in a String.
-        let digits = Array("0123456789abcdef".utf8)
-        let hex = SecureBuffer(count: 65) { out in
-            key.withUnsafeBytes { bytes in
-                for (index, byte) in bytes.enumerated() {
-                    out[2 * index] = digits[Int(byte >> 4)]
-                    out[2 * index + 1] = digits[Int(byte & 0x0f)]
-                }
-            }
-            out[64] = UInt8(ascii: "\n")
-        }
+        let hex = key.hexLine()
         switch self {
         case .file(let path, _):
             let directory = FilePaths.directory(of: path)
-            if access(directory, F_OK) != 0 { try SecureFileSystem.ensureDirectory(directory) }
+            if !SecureFileSystem.exists(directory) { try SecureFileSystem.ensureDirectory(directory) }
             // Never over an existing key: a racing process that made one first wins.
             try SecureFileSystem.writeAtomically(path, replacing: false) { descriptor in
-                _ = try hex.withUnsafeBytes { try descriptor.writeAll($0) }
+                try descriptor.writeAll(hex)
             }
         case .backendItem(let itemKey):
             try await vault.backend.store(CredentialItem(key: itemKey, label: "CredentialVault data key for \(vault.context.app.name)",
-                                                         secret: hex.withUnsafeBytes { SecretBytes($0) }))
+                                                         secret: SecretBytes(hex)))
             await vault.recordHomeAfterFirstWrite()
         }
         return key
     }
 
-    private static func decode(_ bytes: UnsafeRawBufferPointer, path: String) throws -> SecureBuffer {
-        var end = bytes.count
-        while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-        if end == 32, bytes.count == 32 { return SecureBuffer(copying: bytes) }
-        guard end == 64 else { throw CredentialVaultError(.dataError, "the data key in \(path) is not 64 hex digits") }
-        var failed = false
-        let key = SecureBuffer(count: 32) { out in
-            func nibble(_ c: UInt8) -> UInt8? {
-                switch c {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
-                default: return nil
-                }
-            }
-            for index in 0..<32 {
-                guard let high = nibble(bytes[2 * index]), let low = nibble(bytes[2 * index + 1]) else { failed = true; return }
-                out[index] = high << 4 | low
-            }
+    /// The key in a key file's or keyring item's bytes: 64 hex digits (and line ends), or 32
+    /// raw bytes.
+    private static func decode(_ text: SecureBuffer, path: String) throws -> SecureBuffer {
+        guard let key = SecureBuffer.key(fromText: text, count: SecretBox.keyBytes) else {
+            throw CredentialVaultError(.dataError, "the data key in \(path) is not 64 hex digits")
         }
-        guard !failed else { throw CredentialVaultError(.dataError, "the data key in \(path) is not 64 hex digits") }
         return key
     }
 }

@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Everything one app's login flows keep: the selected mode, the personal access token, and
 /// per mode the OAuth token set, the workspace API keys and the active workspace. It is one

@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The login flows of one app on a `CredentialVault`: device-code login, refresh,
 /// personal access tokens, workspace API keys, prod/dev modes, the resolver, status and
@@ -284,8 +281,8 @@ public struct AuthSession: Sendable {
     func revoke(_ tokens: TokenSet, mode: ServiceMode) async -> String {
         guard let endpoint = tokens.endpoints.revocation else { return "no revocation endpoint" }
         let vault = self.vault
-        var transport = HTTPTransport(timeout: .seconds(5))
-        transport.trace = self.http.trace
+        var transport = self.http
+        transport.timeout = .seconds(5)
         let http = transport
         let app = settings.app
         let work: @Sendable () async -> String = {

@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Everything the login flows of one app need to know, from the environment
 /// (`<APP>_AUTH_ISSUER_URL`, `<APP>_AUTH_CLIENT_ID`, `<APP>_AUTH_AUDIENCE`, `<APP>_AUTH_MODE`,

@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What `auth status` reports: who, where, which source won and what it shadowed.
 public struct AuthStatus: Sendable {

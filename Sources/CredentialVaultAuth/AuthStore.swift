@@ -5,9 +5,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Reads and replaces an app's ``AuthRecord`` in the vault. Every change is a
 /// read-modify-write under an exclusive `flock` on `<app dir>/auth.lock` (persistent, never

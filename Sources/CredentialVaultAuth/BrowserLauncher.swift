@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Opens a URL in the person's browser: each command of `$BROWSER` (`:`-separated, `%s`
 /// replaced by the URL) in turn, else `xdg-open`. Failing to open one is not an error.
@@ -37,13 +34,7 @@ enum BrowserLauncher {
             }
             // A launcher that is still running after 2 s has the URL; one that exits
             // quickly tells us whether it worked.
-            let deadline = ContinuousClock.now + .seconds(2)
-            var status = process.exitStatus()
-            while status == nil, ContinuousClock.now < deadline {
-                _ = usleep(20_000)
-                status = process.exitStatus()
-            }
-            guard let status, status != 0 else { return (true, "opened \(words[0])") }
+            guard let status = process.exitStatus(within: .seconds(2)), status != 0 else { return (true, "opened \(words[0])") }
             failures.append("\(words[0]) exited with status \(status)")
         }
         return (false, failures.joined(separator: "; "))

@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Where a credential came from. Provenance is data, so `auth status` can show it, scripts
 /// can test it, and every error can name the source it was about.

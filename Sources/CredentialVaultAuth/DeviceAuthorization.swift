@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What the person must do to approve the login: visit the URL and enter the code.
 public struct DeviceAuthorizationPrompt: Sendable, Equatable {

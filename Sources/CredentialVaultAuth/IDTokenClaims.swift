@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The identity claims of an ID token, read without verifying its signature: good enough to
 /// say who is logged in, never to make a security decision. Shown as "unverified".

@@ -29,6 +29,7 @@ public struct OAuthEndpoints: Sendable, Equatable {
         }
         let base = issuer.hasSuffix("/") ? String(issuer.dropLast()) : issuer
         var failures: [String] = []
+        var answered = false
         for path in ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"] {
             let url = base + path
             let reply: HTTPReply
@@ -38,6 +39,7 @@ public struct OAuthEndpoints: Sendable, Equatable {
                 failures.append(error.message)
                 continue
             }
+            answered = true
             guard reply.status == 200, let fields = reply.fields else {
                 failures.append("\(url) answered HTTP \(reply.status)\(reply.fields == nil ? " without a JSON document" : "")")
                 continue
@@ -53,8 +55,7 @@ public struct OAuthEndpoints: Sendable, Equatable {
                                   revocation: client.revocationEndpoint ?? fields["revocation_endpoint"]?.stringValue,
                                   revocationAcceptsBearer: methods.contains("bearer"))
         }
-        let unreachable = failures.allSatisfy { $0.hasPrefix("cannot reach") || $0.hasPrefix("no answer") }
-        throw CredentialVaultError(unreachable ? .unavailable : .configuration,
+        throw CredentialVaultError(answered ? .configuration : .unavailable,
             "cannot discover the OAuth endpoints of \(issuer): \(failures.joined(separator: "; ")). Check the issuer URL, or set device_authorization_endpoint and token_endpoint in the config file")
     }
 }

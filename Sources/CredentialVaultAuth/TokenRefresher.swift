@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Refreshes one mode's access token safely across processes (RFC 6749 §6), following the
 /// algorithm in docs/FORMAT.md and SECURITY.md:

@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A token endpoint's successful answer (RFC 6749 §5.1), before it is sealed and stored.
 package struct TokenResponse: Sendable {

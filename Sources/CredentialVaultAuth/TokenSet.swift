@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// An OAuth token set as stored for one app and mode. The refresh token is kept sealed
 /// (see `CredentialVault.seal(_:for:)`) and opened only when a refresh needs it.

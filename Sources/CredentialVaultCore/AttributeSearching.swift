@@ -3,9 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A backend over a store that other programs share (the Secret Service), which can find and
 /// remove items by any attributes, including items stored by other tools under other schemas

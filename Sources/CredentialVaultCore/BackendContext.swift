@@ -3,9 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Everything a backend may read about the vault it serves.
 public struct BackendContext: Sendable {
@@ -67,8 +64,9 @@ public struct BackendContext: Sendable {
         return home + "/.config/" + app.name
     }
 
+    /// The home directory in the password database (with HOME unset, Foundation reads it there).
     private static func userHomeFromPasswd() -> String? {
-        guard let entry = getpwuid(geteuid()), let dir = entry.pointee.pw_dir else { return nil }
-        return String(cString: dir)
+        let path = FileManager.default.homeDirectoryForCurrentUser.path
+        return path.isEmpty ? nil : path
     }
 }

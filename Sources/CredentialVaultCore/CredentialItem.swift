@@ -3,9 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One stored credential: its key, a label people read, extra attributes, and the secret.
 public struct CredentialItem: Sendable, Equatable, CustomStringConvertible {

@@ -1,9 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// The bytes of one secret: binary-safe, never printed.
 ///
 /// `description`, `debugDescription` and reflection show only the length, so a secret
@@ -18,13 +12,9 @@ public struct SecretBytes: Sendable, Equatable, CustomStringConvertible, CustomD
         storage = Storage(Array(bytes))
     }
 
-    /// `count` bytes written by `initializer` straight into the secret's storage.
-    public init(count: Int, initializer: (UnsafeMutableRawBufferPointer) -> Void) {
-        storage = Storage([UInt8](unsafeUninitializedCapacity: count) { buffer, written in
-            buffer.initialize(repeating: 0)
-            initializer(UnsafeMutableRawBufferPointer(buffer))
-            written = count
-        })
+    /// Takes `bytes` as the secret's storage (no copy); the caller keeps no other reference.
+    public init(adopting bytes: [UInt8]) {
+        storage = Storage(bytes)
     }
 
     /// The UTF-8 bytes of `text`.
@@ -37,34 +27,18 @@ public struct SecretBytes: Sendable, Equatable, CustomStringConvertible, CustomD
     /// Whether the secret has no bytes.
     public var isEmpty: Bool { storage.bytes.isEmpty }
 
-    /// Calls `body` with the bytes; do not let the buffer escape.
-    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try storage.bytes.withUnsafeBytes(body)
-    }
-
     /// Calls `body` with the bytes as an array (the secret's own storage, not a copy); do not
     /// keep it.
     public func withBytes<R>(_ body: ([UInt8]) throws -> R) rethrows -> R {
         try body(storage.bytes)
     }
 
-    /// A copy of the bytes as an array. The copy is not wiped automatically: prefer `withUnsafeBytes`.
+    /// A copy of the bytes as an array. The copy is not wiped automatically: prefer ``withBytes(_:)``.
     public func copyBytes() -> [UInt8] { storage.bytes }
 
     /// The bytes as a string when they are valid UTF-8, else `nil`.
     public func utf8String() -> String? {
-        storage.bytes.withUnsafeBufferPointer { buffer in
-            var iterator = buffer.makeIterator()
-            var decoder = UTF8()
-            var result = String.UnicodeScalarView()
-            while true {
-                switch decoder.decode(&iterator) {
-                case .scalarValue(let scalar): result.append(scalar)
-                case .emptyInput: return String(result)
-                case .error: return nil
-                }
-            }
-        }
+        String(validating: storage.bytes, as: UTF8.self)
     }
 
     public var description: String { "SecretBytes(\(count) bytes, redacted)" }
@@ -84,11 +58,16 @@ public struct SecretBytes: Sendable, Equatable, CustomStringConvertible, CustomD
         // Written once in init, wiped once in deinit; never mutated in between.
         var bytes: [UInt8]
         init(_ bytes: [UInt8]) { self.bytes = bytes }
-        deinit {
-            let count = bytes.count
-            bytes.withUnsafeMutableBytes { buffer in
-                if let base = buffer.baseAddress { explicit_bzero(base, count) }
-            }
-        }
+        deinit { bytes.wipe() }
+    }
+}
+
+extension Array<UInt8> {
+    /// Overwrites every byte with zero, in place, for arrays that held a secret on their way
+    /// somewhere else (when uniquely referenced, no copy is made first). The stores are not
+    /// dropped as dead: the release that follows is an opaque runtime call that may read the
+    /// buffer. MemoryHygieneTests checks that no copy of a test secret survives in the heap.
+    public mutating func wipe() {
+        for index in indices { self[index] = 0 }
     }
 }

@@ -3,9 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Chooses a backend: by option, environment variable, config file, or automatically by
 /// probing the registered backends in priority order under a deadline.

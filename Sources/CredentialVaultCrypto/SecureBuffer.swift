@@ -115,3 +115,12 @@ extension SecretBytes {
         self = buffer.withUnsafeBytes { SecretBytes($0) }
     }
 }
+
+extension SecretBytes {
+    /// Calls `body` with a pointer to the bytes, for C APIs; do not let the buffer escape.
+    /// (The pointer form lives here, in one of the modules allowed unsafe code; the core
+    /// offers `withBytes(_:)`.)
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try withBytes { try $0.withUnsafeBytes(body) }
+    }
+}

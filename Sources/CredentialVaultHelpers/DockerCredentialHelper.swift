@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The docker-credential-helpers protocol (`credsStore` in `~/.docker/config.json`): the
 /// action is the one argument, input on stdin, output and errors on stdout, exit 1 on error.

@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// One credential description in git's helper protocol (`git help credential`): `key=value`
 /// lines, ended by a blank line or the end of input.

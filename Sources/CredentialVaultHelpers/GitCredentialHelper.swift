@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// git's credential helper protocol over a `CredentialVault`: `get`, `store` and `erase`
 /// (`git help credential`), so `git config credential.helper '!credvault git-credential'`

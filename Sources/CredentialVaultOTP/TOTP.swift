@@ -5,9 +5,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Time-based one-time passwords (RFC 6238 over RFC 4226 HOTP), for the store's second
 /// step and for apps that enrol people themselves. HMAC comes from swift-crypto.

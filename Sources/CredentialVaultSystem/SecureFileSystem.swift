@@ -1,3 +1,4 @@
+import CredentialVaultCrypto
 import CredentialVaultCore
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -257,5 +258,43 @@ package enum SecureFileSystem {
     package static func userName(_ uid: uid_t) -> String? {
         guard let entry = getpwuid(uid), let name = entry.pointee.pw_name else { return nil }
         return String(cString: name)
+    }
+}
+
+extension SecureFileSystem {
+    /// Removes the directory entry `path` (unlink(2)); a missing entry is not an error.
+    ///
+    /// - Throws: `CredentialVaultError` naming the path when it exists and cannot be removed.
+    package static func remove(_ path: String) throws {
+        guard unlink(path) == 0 || errno == ENOENT else { throw writeError(path, errno) }
+    }
+
+    /// Overwrites the regular file `path` with zeros, flushes, and removes it (best effort:
+    /// copy-on-write file systems and SSDs may keep the old blocks; see SECURITY.md). A link
+    /// or anything but a regular file is not written to.
+    package static func shred(_ path: String) {
+        let fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+        guard fd >= 0 else { return }
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_mode & S_IFMT == S_IFREG {
+            let zeros = [UInt8](repeating: 0, count: 65536)
+            var remaining = Int(info.st_size)
+            while remaining > 0 {
+                let written = zeros.withUnsafeBytes { write(fd, $0.baseAddress, min(remaining, $0.count)) }
+                if written <= 0 { break }
+                remaining -= written
+            }
+            fsync(fd)
+        }
+        close(fd)
+        unlink(path)
+        syncDirectory(FilePaths.directory(of: path))
+    }
+}
+
+extension FileDescriptor {
+    /// Writes every byte of `buffer` (locked memory) without copying it out.
+    public func writeAll(_ buffer: SecureBuffer) throws {
+        _ = try buffer.withUnsafeBytes { try writeAll($0) }
     }
 }

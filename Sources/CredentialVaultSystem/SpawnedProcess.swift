@@ -34,4 +34,16 @@ package struct SpawnedProcess: Sendable {
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
+
+    /// The exit status if the program ends within `limit`, else nil (it keeps running). Checks
+    /// every 20 ms: a child's exit has no descriptor to wait on without a signal handler.
+    package func exitStatus(within limit: Duration) -> Int32? {
+        let deadline = ContinuousClock.now + limit
+        var status = exitStatus()
+        while status == nil, ContinuousClock.now < deadline {
+            _ = usleep(20_000)
+            status = exitStatus()
+        }
+        return status
+    }
 }

@@ -6,9 +6,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// What `backends` and `doctor` report: every candidate probed, and the selection or why none.
 struct Survey {

@@ -5,9 +5,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `15m`, `90s`, `1h`, `2h30m`, or plain seconds.
 struct DurationArgument: ExpressibleByArgument {

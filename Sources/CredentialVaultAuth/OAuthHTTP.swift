@@ -1,15 +1,10 @@
-import AsyncHTTPClient
 import CredentialVault
+import CredentialVaultHTTP
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
-import NIOCore
-import NIOHTTP1
 
 /// One HTTP exchange's result: the status and the body, parsed as JSON or as a form.
 public struct HTTPReply: Sendable {
@@ -74,73 +69,48 @@ public struct HTTPReply: Sendable {
     }
 }
 
-/// The HTTP client every login flow uses: AsyncHTTPClient with a timeout on every request.
-public struct HTTPTransport: Sendable {
-    /// The deadline for one request, connection included.
-    public var timeout: Duration
-    /// Bodies larger than this are refused (a token endpoint answers in a few KiB).
-    public var maximumBodySize = 1 << 20
-    /// Debug trace (`--verbose`): one line per exchange with the method, URL, status and the
-    /// OAuth `error` code. Never headers, form fields or bodies: they carry codes and tokens.
-    public var trace: (@Sendable (String) -> Void)?
-
-    public init(timeout: Duration = .seconds(15)) {
-        self.timeout = timeout
-    }
-
+/// The login flows' two kinds of exchange on the project's one ``HTTPTransport``.
+extension HTTPTransport {
     /// POSTs `fields` as `application/x-www-form-urlencoded`, asking for JSON.
     ///
     /// - Throws: `CredentialVaultError` `.unavailable` when the server cannot be reached or
     ///   the connection drops, `.timedOut` when the deadline passes. The message names the URL,
     ///   never the fields (they carry codes and tokens).
     public func postForm(_ url: String, fields: [(String, String)], bearer: String? = nil) async throws -> HTTPReply {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")
-        request.headers.add(name: "Accept", value: "application/json")
-        if let bearer { request.headers.add(name: "Authorization", value: "Bearer \(bearer)") }
-        request.body = .bytes(ByteBuffer(bytes: Array(FormEncoding.encode(fields).utf8)))
+        var headers = [(name: "Content-Type", value: "application/x-www-form-urlencoded"), (name: "Accept", value: "application/json")]
+        if let bearer { headers.append((name: "Authorization", value: "Bearer \(bearer)")) }
         let grant = fields.first { $0.0 == "grant_type" }.map { " grant_type=\($0.1)" } ?? ""
-        return try await execute(request, url: url, note: grant)
+        return try await exchange(HTTPRequest(method: "POST", url: url, headers: headers,
+                                              body: Array(FormEncoding.encode(fields).utf8), note: grant))
     }
 
     /// GETs `url`, asking for JSON.
     public func get(_ url: String) async throws -> HTTPReply {
-        var request = HTTPClientRequest(url: url)
-        request.method = .GET
-        request.headers.add(name: "Accept", value: "application/json")
-        return try await execute(request, url: url, note: "")
+        try await exchange(HTTPRequest(method: "GET", url: url, headers: [(name: "Accept", value: "application/json")]))
     }
 
-    private func execute(_ request: HTTPClientRequest, url: String, note: String) async throws -> HTTPReply {
-        let seconds = Int64(timeout.components.seconds)
+    private func exchange(_ request: HTTPRequest) async throws -> HTTPReply {
+        var request = request
+        // The trace names the OAuth error code of an answer (never a token).
+        request.answerNote = { response in
+            HTTPReply(status: response.status, contentType: response.contentType, body: response.body).string("error").map { " error=\($0)" } ?? ""
+        }
+        let response: HTTPResponse
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(max(seconds, 1)))
-            let body = try await response.body.collect(upTo: maximumBodySize)
-            let reply = HTTPReply(status: Int(response.status.code),
-                                  contentType: response.headers.first(name: "Content-Type"),
-                                  body: Array(body.readableBytesView))
-            trace?("\(request.method.rawValue) \(url)\(note) → HTTP \(reply.status)\(reply.string("error").map { " error=\($0)" } ?? "")")
-            return reply
-        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout || error == .connectTimeout {
-            throw CredentialVaultError(.timedOut, "no answer from \(url) within \(seconds) s", cause: error)
-        } catch let error as CredentialVaultError {
-            throw error
+            response = try await send(request)
         } catch {
-            throw CredentialVaultError(.unavailable, "cannot reach \(url): \(Self.describe(error)); check the network and the URL", cause: error)
+            throw Self.loginError(error)
         }
+        return HTTPReply(status: response.status, contentType: response.contentType, body: response.body)
     }
 
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .remoteConnectionClosed: return "the server closed the connection"
-            case .invalidURL: return "the URL is not valid"
-            default: return String(describing: error)
-            }
+    /// A failed exchange as the login flows report it: 75 for a deadline, 69 otherwise,
+    /// naming the URL and the reason (never a field).
+    static func loginError(_ failure: HTTPFailure) -> CredentialVaultError {
+        if failure.kind == .timedOut {
+            return CredentialVaultError(.timedOut, "no answer from \(failure.url) within \(failure.timeout?.components.seconds ?? 0) s", cause: failure)
         }
-        if "\(error)".contains("connectionRefused") || "\(error)".contains("Connection refused") { return "connection refused" }
-        return String(describing: error)
+        return CredentialVaultError(.unavailable, "cannot reach \(failure.url): \(failure.reason); check the network and the URL", cause: failure)
     }
 }
 

@@ -1,0 +1,2 @@
+// The HTTP transport is part of the login API (`AuthSession.http`).
+@_exported import CredentialVaultHTTP
