@@ -193,11 +193,35 @@ let package = Package(
             path: "Fuzz/ParserFuzzer",
             swiftSettings: strict
         ),
+        // What every test target shares: running the CLI and programs, temporary directories,
+        // waiting on conditions, the memory scanner, and the harnesses of the real services.
+        .target(
+            name: "CredentialVaultTestSupport",
+            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultSystem", "MemoryBackend", "FileBackend", "SecretServiceBackend"],
+            path: "Tests/TestSupport",
+            swiftSettings: strict
+        ),
+        // In-process tests of the library's units: no program run, no service started.
         .testTarget(
-            name: "CredentialVaultTests",
-            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP", "CredentialVaultHelpers", "CredentialVaultSystem", "CredentialVaultHTTP"],
-            path: "Tests/CredentialVaultTests",
-            exclude: ["Vectors"], // read by path, not bundled as resources
+            name: "UnitTests",
+            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP", "CredentialVaultHelpers", "CredentialVaultSystem", "CredentialVaultHTTP", "CredentialVaultTestSupport"],
+            path: "Tests/UnitTests",
+            swiftSettings: strict
+        ),
+        // The credvault binary as users run it, against files only (plaintext and encrypted
+        // stores, bundles, the terminal, install).
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP", "CredentialVaultHelpers", "CredentialVaultSystem", "CredentialVaultHTTP", "CredentialVaultTestSupport"],
+            path: "Tests/CLITests",
+            swiftSettings: strict
+        ),
+        // Against real services: gnome-keyring (locked, with its prompter on Xvfb), KeePassXC,
+        // OpenBao, Glewlwyd and the fault server, git, docker's helper protocol.
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["CredentialVault", "CredentialVaultAuth", "CredentialVaultOTP", "CredentialVaultHelpers", "CredentialVaultSystem", "CredentialVaultHTTP", "CredentialVaultTestSupport"],
+            path: "Tests/IntegrationTests",
             swiftSettings: strict
         ),
     ]

@@ -27,7 +27,11 @@ public struct AuthStatus: Sendable {
     public var needsLogin: Bool
 
     /// The status as one JSON document; values are masked.
-    public var json: JSONValue {
+    public var json: JSONValue { json(exitStatus: nil) }
+
+    /// The status as one JSON document, its `error` carrying `exit_status` from `exitStatus`
+    /// (the CLI's mapping of codes to statuses) when given.
+    public func json(exitStatus: ((CredentialVaultError.Code) -> Int32)?) -> JSONValue {
         var object: [String: JSONValue] = [
             "app": .string(app), "auth_mode": .string(authMode.rawValue), "mode": .string(mode.rawValue),
             "mode_source": .string(modeSource), "backend": .string(backend), "storage": .string(storage),
@@ -42,7 +46,9 @@ public struct AuthStatus: Sendable {
             if !credential.warnings.isEmpty { object["warnings"] = .array(credential.warnings.map { .string($0) }) }
         }
         if let problem {
-            object["error"] = .object(["message": .string(problem.message), "code": .string(problem.code.description)])
+            var error: [String: JSONValue] = ["message": .string(problem.message), "code": .string(problem.code.description)]
+            if let exitStatus { error["exit_status"] = .number(Double(exitStatus(problem.code))) }
+            object["error"] = .object(error)
         }
         if let identity, let name = identity.displayName {
             object["identity"] = .object(["name": .string(name), "claim": .string(identity.displayClaim ?? "sub"),

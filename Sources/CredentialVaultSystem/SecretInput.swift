@@ -89,9 +89,12 @@ public enum SecretInput {
             }
             return try readDescriptor(descriptor, capacity: capacity, origin: origin, what: what)
         case .terminal(let prompt):
+            // A typed line is short (the terminal's line discipline holds 4,095 bytes): locked
+            // memory for 64 KiB at most, not for the whole limit (16 MiB for `set`).
+            let typedLimit = min(limit, terminalLineLimit)
             var length = 0
             var status = CVS_TTY_OK
-            let buffer = SecureBuffer(count: capacity) { bytes in
+            let buffer = SecureBuffer(count: typedLimit + 2) { bytes in
                 status = cvs_read_terminal_line(prompt, bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), bytes.count, &length)
             }
             switch status {
@@ -99,7 +102,7 @@ public enum SecretInput {
             case CVS_TTY_NO_TERMINAL:
                 throw CredentialVaultError(.usage, "cannot ask for \(what): there is no terminal (\(Errno(rawValue: errno))); give it on a descriptor or in a 0600 file instead")
             case CVS_TTY_TOO_LONG:
-                throw CredentialVaultError(.dataError, "\(what) typed is longer than \(limit) bytes; nothing was used")
+                throw CredentialVaultError(.dataError, "\(what) typed is longer than \(typedLimit) bytes; nothing was used\(typedLimit < limit ? " (give a longer value on standard input or in a file)" : "")")
             default:
                 throw CredentialVaultError(.internal, "cannot read \(what) from the terminal: \(Errno(rawValue: errno))")
             }
@@ -136,6 +139,9 @@ public enum SecretInput {
 }
 
 extension SecretInput {
+    /// The longest line read from the terminal, in bytes.
+    public static let terminalLineLimit = 65_536
+
     /// The longest passphrase any source may give, in bytes.
     public static let passphraseLimit = 4096
 

@@ -24,4 +24,7 @@ public enum StandardStream: Sendable {
 
     /// Whether the stream is a terminal (isatty).
     public var isTerminal: Bool { isatty(descriptor) == 1 }
+
+    /// Whether standard input is a terminal (isatty).
+    public static var inputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
 }

@@ -44,16 +44,16 @@ struct LoginCommand: AsyncParsableCommand {
             switch outcome {
             case .zeroAuth(let variable):
                 if options.json {
-                    Terminal.write(JSONValue.object(["zero_auth": .bool(true), "source": .string(variable)]).serialized() + "\n")
+                    StandardStream.output.write(JSONValue.object(["zero_auth": .bool(true), "source": .string(variable)]).serialized() + "\n")
                 } else {
-                    Terminal.write(Box.render(title: "Auth not required", lines: [
+                    StandardStream.output.write(Box.render(title: "Auth not required", lines: [
                         "\(session.settings.app.name) is running in local (zero-auth) mode (\(variable)).",
                         "No authentication is required.",
                     ]))
                 }
             case .loggedIn(let mode, let identity, let location, let expiresAt):
                 if options.json {
-                    Terminal.write(JSONValue.object([
+                    StandardStream.output.write(JSONValue.object([
                         "logged_in": .bool(true), "mode": .string(mode.rawValue), "location": .string(location),
                         "identity": identity?.displayName.map { .string($0) } ?? .null,
                         "expires_at": expiresAt.map { .string(Timestamp.format($0)) } ?? .null,
@@ -63,7 +63,7 @@ struct LoginCommand: AsyncParsableCommand {
                     if let name = identity?.displayName { lines.append("Identity: \(name) (\(identity?.displayClaim ?? "sub"), unverified claim)") }
                     lines.append("Credentials stored in \(location).")
                     if let expiresAt { lines.append("Access token expires \(Timestamp.format(expiresAt)); refreshed automatically.") }
-                    Terminal.write(Box.render(title: "Login successful", lines: lines))
+                    StandardStream.output.write(Box.render(title: "Login successful", lines: lines))
                 }
             }
         }
@@ -73,7 +73,7 @@ struct LoginCommand: AsyncParsableCommand {
 /// The device-code box, the browser note and the live countdown, on stderr.
 final class LoginPresenter: Sendable {
     private let quiet: Bool
-    private let live = isatty(STDERR_FILENO) == 1
+    private let live = StandardStream.error.isTerminal
     /// Whether the countdown line is on screen; the lock also keeps lines whole.
     private let countdownShown = Mutex(false)
 
@@ -91,7 +91,7 @@ final class LoginPresenter: Sendable {
             let seconds = Int(prompt.deadline.timeIntervalSinceNow.rounded())
             lines.append("The code expires in \(seconds) seconds.")
             if let message = prompt.message { lines += ["", message] }
-            Terminal.writeBytes(Array(Box.render(title: "Authorize", lines: lines).utf8), to: STDERR_FILENO)
+            StandardStream.error.write(Array(Box.render(title: "Authorize", lines: lines).utf8))
         case .browser(let opened, let detail):
             clearCountdown()
             if opened { Terminal.note("opened the verification page in your browser") }
@@ -100,7 +100,7 @@ final class LoginPresenter: Sendable {
             guard live else { return }
             let seconds = max(0, Int(remaining.rounded(.down)))
             let text = "\rWaiting for approval… \(seconds / 60):\(seconds % 60 < 10 ? "0" : "")\(seconds % 60) left (Ctrl-C cancels) "
-            Terminal.writeBytes(Array(text.utf8), to: STDERR_FILENO)
+            StandardStream.error.write(Array(text.utf8))
             countdownShown = true
         case .slowDown(let interval):
             clearCountdown()
@@ -117,7 +117,7 @@ final class LoginPresenter: Sendable {
 
     private static func clearCountdown(_ countdownShown: inout Bool) {
         if countdownShown {
-            Terminal.writeBytes(Array("\r\u{1B}[K".utf8), to: STDERR_FILENO)
+            StandardStream.error.write(Array("\r\u{1B}[K".utf8))
             countdownShown = false
         }
     }
@@ -131,7 +131,7 @@ struct LoginInterruption {
         signal(SIGINT, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
         source.setEventHandler {
-            Terminal.writeBytes(Array("\r\u{1B}[K\ncredvault: login cancelled; nothing was stored\n".utf8), to: STDERR_FILENO)
+            StandardStream.error.write(Array("\r\u{1B}[K\ncredvault: login cancelled; nothing was stored\n".utf8))
             _exit(CredentialVaultError.Code.interrupted.exitStatus)
         }
         source.resume()
@@ -159,10 +159,10 @@ struct TokenCommand: AsyncParsableCommand {
                                                 emptyHint: "pipe the token on standard input or type it at the prompt")
             let location = try await session.storePersonalAccessToken(token)
             if options.json {
-                Terminal.write(JSONValue.object(["stored": .bool(true), "backend": .string(session.vault.selection.backend),
+                StandardStream.output.write(JSONValue.object(["stored": .bool(true), "backend": .string(session.vault.selection.backend),
                                                  "location": .string(location)]).serialized() + "\n")
             } else {
-                Terminal.write(Box.render(title: "Token stored", lines: [
+                StandardStream.output.write(Box.render(title: "Token stored", lines: [
                     "Personal Access Token stored successfully!", "",
                     "Credentials stored in \(location).",
                 ]))
@@ -201,11 +201,11 @@ struct ResolveCommand: AsyncParsableCommand {
                     throw CredentialVaultError(.notFound, "no credential: \(session.settings.app.name) runs in local (zero-auth) mode")
                 }
                 var bytes = value.copyBytes()
-                if Terminal.stdoutIsTerminal { bytes.append(UInt8(ascii: "\n")) }
-                Terminal.writeBytes(bytes, to: STDOUT_FILENO)
+                if StandardStream.output.isTerminal { bytes.append(UInt8(ascii: "\n")) }
+                StandardStream.output.write(bytes)
                 bytes.wipe()
             } else if options.json {
-                Terminal.write(JSONValue.object([
+                StandardStream.output.write(JSONValue.object([
                     "source": resolved.source.json,
                     "masked": resolved.value.map { .string(APIKey.masked($0)) } ?? .null,
                     "shadowed": .array(resolved.shadowed.map(\.json)),
@@ -218,7 +218,7 @@ struct ResolveCommand: AsyncParsableCommand {
                 text += "credential: \(resolved.value.map(APIKey.masked) ?? "none (zero-auth)")\n"
                 if let workspace = resolved.workspace { text += "workspace: \(workspace)\n" }
                 for shadowed in resolved.shadowed { text += "shadowed: \(shadowed)\n" }
-                Terminal.write(text)
+                StandardStream.output.write(text)
             }
         }
     }
@@ -238,15 +238,9 @@ struct StatusCommand: AsyncParsableCommand {
             let session = try await options.openAuthSession()
             let status = try await session.status(credentials.request)
             if options.json {
-                var document = status.json
-                if let problem = status.problem, case .object(var fields)? = document["error"], case .object(var all) = document {
-                    fields["exit_status"] = .number(Double(problem.code.exitStatus))
-                    all["error"] = .object(fields)
-                    document = .object(all)
-                }
-                Terminal.write(document.serialized() + "\n")
+                StandardStream.output.write(status.json(exitStatus: { $0.exitStatus }).serialized() + "\n")
             } else if case .zeroAuth? = status.credential?.source {
-                Terminal.write(Box.render(title: "Auth not required", lines: [
+                StandardStream.output.write(Box.render(title: "Auth not required", lines: [
                     "\(status.app) is running in local (zero-auth) mode.",
                     "No authentication is required.",
                 ]))
@@ -268,13 +262,13 @@ struct StatusCommand: AsyncParsableCommand {
                 }
                 if let due = status.refreshDueAt { text += "Refresh:    \(due < Date() ? "due now (at the next use)" : "from \(Timestamp.format(due))")\n" }
                 if status.needsLogin { text += "Login:      needed (the last refresh was refused)\n" }
-                Terminal.write(text)
+                StandardStream.output.write(text)
                 if let warnings = status.credential?.warnings, !options.quiet { warnings.forEach { Terminal.warn($0) } }
             }
             if let problem = status.problem {
                 guard options.json else { throw problem }
                 // The status document above already carries the error: one JSON document only.
-                Terminal.writeBytes(Array("credvault: error: \(problem.message)\n".utf8), to: STDERR_FILENO)
+                StandardStream.error.write(Array("credvault: error: \(problem.message)\n".utf8))
                 throw ExitCode(problem.code.exitStatus)
             }
         }
@@ -295,7 +289,7 @@ struct LogoutCommand: AsyncParsableCommand {
             let session = try await options.openAuthSession()
             let outcome = try await session.logout(all: all)
             if options.json {
-                Terminal.write(JSONValue.object([
+                StandardStream.output.write(JSONValue.object([
                     "removed_modes": .array(outcome.removedModes.map { .string($0.rawValue) }),
                     "removed_personal_access_token": .bool(outcome.removedPersonalAccessToken),
                     "revocation": .array(outcome.revocation.map { .string($0) }),
@@ -313,7 +307,7 @@ struct LogoutCommand: AsyncParsableCommand {
                     if outcome.removedPersonalAccessToken { lines.append("Removed the personal access token.") }
                     lines += outcome.revocation.map { "Revocation: \($0)" }
                 }
-                Terminal.write(Box.render(title: "Logout", lines: lines))
+                StandardStream.output.write(Box.render(title: "Logout", lines: lines))
             }
             for name in outcome.remainingEnvironment where !options.quiet {
                 Terminal.warn("\(name) is still set and will keep supplying a credential; unset it to be fully logged out")

@@ -85,7 +85,7 @@ struct GlobalOptions: Sendable {
         options.notice = { message in if !quiet { Terminal.warn(message) } }
         options.promptObserver = PromptWait.observer(quiet: quiet)
         // A password-protected store asks on a terminal when no other unlock source exists.
-        if isatty(STDIN_FILENO) == 1 {
+        if StandardStream.inputIsTerminal {
             // The store wipes the copy it is given as soon as it has derived the key.
             options.passphrasePrompt = { prompt in Terminal.promptWithoutEcho(prompt)?.copyBytes() }
         }

@@ -43,7 +43,7 @@ struct GitCredentialCommand: AsyncParsableCommand {
             let helper = GitCredentialHelper(vault: try await options.openVault())
             if let reply = try await helper.run(known, request) {
                 var bytes = reply.serialized().copyBytes()
-                Terminal.writeBytes(bytes, to: STDOUT_FILENO)
+                StandardStream.output.write(bytes)
                 bytes.wipe()
             }
         }
@@ -84,7 +84,7 @@ struct DockerCredentialCommand: AsyncParsableCommand {
         }
         let reply = await helper.run(arguments: arguments, input: input)
         var bytes = reply.output.copyBytes()
-        Terminal.writeBytes(bytes, to: STDOUT_FILENO)
+        StandardStream.output.write(bytes)
         bytes.wipe()
         if reply.status != 0 { throw ExitCode(reply.status) }
     }

@@ -116,9 +116,9 @@ struct BackendsCommand: AsyncParsableCommand {
             if options.json {
                 var document: [String: JSONValue] = ["backends": survey.candidatesJSON(), "selection": survey.selectionJSON(), "home": survey.homeJSON()]
                 if !server.isEmpty { document["openbao"] = .object(Dictionary(uniqueKeysWithValues: server.map { ($0.name, .string($0.value)) })) }
-                Terminal.write(JSONValue.object(document).serialized() + "\n")
+                StandardStream.output.write(JSONValue.object(document).serialized() + "\n")
             } else {
-                Terminal.write(survey.candidatesTable() + survey.homeLine + server.map { "\($0.name): \($0.value)\n" }.joined())
+                StandardStream.output.write(survey.candidatesTable() + survey.homeLine + server.map { "\($0.name): \($0.value)\n" }.joined())
             }
             if case .failure(let error) = survey.selection { throw ExitCode(error.code.exitStatus) }
         }
@@ -173,7 +173,7 @@ struct DoctorCommand: AsyncParsableCommand {
                     nextStep: "secrets are protected only by file modes; unlock or start a keyring, or set \(context.app.variable("NO_PLAINTEXT_FALLBACK"))=1 to refuse"))
             }
             if options.json {
-                Terminal.write(JSONValue.object([
+                StandardStream.output.write(JSONValue.object([
                     "backends": survey.candidatesJSON(), "selection": survey.selectionJSON(), "home": survey.homeJSON(),
                     "checks": .array(facts.map { fact in
                         var fields: [String: JSONValue] = ["name": .string(fact.name), "value": .string(fact.value)]
@@ -186,7 +186,7 @@ struct DoctorCommand: AsyncParsableCommand {
                 text += Table.render(facts.map { [$0.name, $0.value] })
                 let steps = facts.compactMap { fact in fact.nextStep.map { "- \(fact.name): \($0)" } }
                 text += steps.isEmpty ? "\nno problems found\n" : "\nnext steps:\n" + steps.joined(separator: "\n") + "\n"
-                Terminal.write(text)
+                StandardStream.output.write(text)
             }
         }
     }

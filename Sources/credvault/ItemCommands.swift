@@ -38,7 +38,7 @@ struct SetCommand: AsyncParsableCommand {
             let secret = try Terminal.readSecret(prompt: "Secret for '\(key.account)' on '\(key.service)': ")
             try await vault.store(secret, service: key.service, account: key.account, label: label)
             if options.json {
-                Terminal.write(JSONValue.object([
+                StandardStream.output.write(JSONValue.object([
                     "stored": .bool(true), "service": .string(key.service), "account": .string(key.account),
                     "backend": .string(vault.selection.backend),
                 ]).serialized() + "\n")
@@ -80,11 +80,11 @@ struct GetCommand: AsyncParsableCommand {
                 } else {
                     document["secret_base64"] = .string(Base64.encode(item.secret))
                 }
-                Terminal.write(JSONValue.object(document).serialized() + "\n")
+                StandardStream.output.write(JSONValue.object(document).serialized() + "\n")
             } else {
                 var bytes = try await vault.secret(service: key.service, account: key.account).copyBytes()
-                if Terminal.stdoutIsTerminal { bytes.append(UInt8(ascii: "\n")) }
-                Terminal.writeBytes(bytes, to: STDOUT_FILENO)
+                if StandardStream.output.isTerminal { bytes.append(UInt8(ascii: "\n")) }
+                StandardStream.output.write(bytes)
                 bytes.wipe()
             }
         }
@@ -103,7 +103,7 @@ struct DeleteCommand: AsyncParsableCommand {
             let vault = try await options.openVault()
             try await vault.delete(service: key.service, account: key.account)
             if options.json {
-                Terminal.write(JSONValue.object([
+                StandardStream.output.write(JSONValue.object([
                     "deleted": .bool(true), "service": .string(key.service), "account": .string(key.account),
                     "backend": .string(vault.selection.backend),
                 ]).serialized() + "\n")
@@ -130,7 +130,7 @@ struct ListCommand: AsyncParsableCommand {
             let items = try await vault.list(service: service)
             let backend = vault.selection.backend
             if options.json {
-                Terminal.write(JSONValue.object([
+                StandardStream.output.write(JSONValue.object([
                     "backend": .string(backend),
                     "items": .array(items.map { item in
                         var fields: [String: JSONValue] = [
@@ -146,7 +146,7 @@ struct ListCommand: AsyncParsableCommand {
             } else {
                 let rows = [["SERVICE", "ACCOUNT", "LABEL", "BACKEND"]]
                     + items.map { [$0.key.service, $0.key.account, $0.label, backend] }
-                Terminal.write(Table.render(rows))
+                StandardStream.output.write(Table.render(rows))
             }
         }
     }

@@ -34,7 +34,7 @@ struct MigrateCommand: AsyncParsableCommand {
             // The destination becomes the app's home: later runs use it and nothing else.
             if !dryRun { try await destination.recordAsHome() }
             if options.json {
-                Terminal.write(JSONValue.object([
+                StandardStream.output.write(JSONValue.object([
                     "from": .string(from), "to": .string(to), "dry_run": .bool(dryRun), "home": .string(dryRun ? "unchanged" : to),
                     "additions": .array(report.plan.additions.map { .string($0.description) }),
                     "conflicts": .array(report.plan.conflicts.map { .string($0.description) }),
@@ -46,9 +46,9 @@ struct MigrateCommand: AsyncParsableCommand {
                 if !report.plan.conflicts.isEmpty {
                     text += "Conflicts (\(onConflict.rawValue)): " + report.plan.conflicts.map(\.description).joined(separator: ", ") + "\n"
                 }
-                Terminal.write(text)
+                StandardStream.output.write(text)
             } else {
-                Terminal.write("Copied \(report.written.count) item(s) from \(from) to \(to); \(report.verified.count) read back and verified"
+                StandardStream.output.write("Copied \(report.written.count) item(s) from \(from) to \(to); \(report.verified.count) read back and verified"
                     + (deleteSource ? "; \(report.deletedFromSource.count) deleted from \(from)" : "") + ". \(to) is now this app's home.\n")
             }
         }

@@ -65,7 +65,7 @@ struct ExportCommand: AsyncParsableCommand {
         var options = self.options
         options.includeOtherApps = allApps
         try await Terminal.run(options) {
-            if out == nil, Terminal.stdoutIsTerminal {
+            if out == nil, StandardStream.output.isTerminal {
                 throw CredentialVaultError(.usage, "refusing to write a binary bundle to a terminal; use --out FILE or redirect stdout")
             }
             if let out, !force, FileManager.default.fileExists(atPath: out) {
@@ -83,11 +83,11 @@ struct ExportCommand: AsyncParsableCommand {
                 // Mode 0600, atomic, never replacing an existing file without --force.
                 try SecureFileSystem.writeAtomically(out, replacing: force, contents: bundle)
             } else {
-                Terminal.writeBytes(bundle, to: STDOUT_FILENO)
+                StandardStream.output.write(bundle)
             }
             let summary = "exported \(items.count) item(s) from \(vault.selection.backend)" + (out.map { " to \($0)" } ?? "")
             if options.json, out != nil {
-                Terminal.write(JSONValue.object([
+                StandardStream.output.write(JSONValue.object([
                     "exported": .number(Double(items.count)), "file": .string(out!), "backend": .string(vault.selection.backend),
                     "services": itemCountsJSON(items), "kdf": .string(kdf.rawValue),
                 ]).serialized() + "\n")
@@ -127,7 +127,7 @@ struct ImportCommand: AsyncParsableCommand {
                 }
             }
             if options.json {
-                Terminal.write(JSONValue.object([
+                StandardStream.output.write(JSONValue.object([
                     "dry_run": .bool(dryRun), "backend": .string(vault.selection.backend),
                     "written": .number(Double(written.count)),
                     "items": .array(items.sorted { $0.key < $1.key }.map {
@@ -136,7 +136,7 @@ struct ImportCommand: AsyncParsableCommand {
                 ]).serialized() + "\n")
             } else {
                 for item in items.sorted(by: { $0.key < $1.key }) {
-                    Terminal.write("\(describe(item.key))\t\(item.key.service)\t\(item.key.account)\n")
+                    StandardStream.output.write("\(describe(item.key))\t\(item.key.service)\t\(item.key.account)\n")
                 }
                 if !options.quiet {
                     Terminal.note(dryRun ? "dry run: nothing was written" : "imported \(written.count) of \(items.count) item(s) into \(vault.selection.backend)")
@@ -162,10 +162,10 @@ struct VerifyCommand: AsyncParsableCommand {
         try await Terminal.run(options) {
             let items = try openBundle(file, passphrase, options: options)
             if options.json {
-                Terminal.write(JSONValue.object(["valid": .bool(true), "items": .number(Double(items.count)), "services": itemCountsJSON(items)]).serialized() + "\n")
+                StandardStream.output.write(JSONValue.object(["valid": .bool(true), "items": .number(Double(items.count)), "services": itemCountsJSON(items)]).serialized() + "\n")
             } else {
                 let counts = Dictionary(grouping: items, by: \.key.service).mapValues(\.count)
-                Terminal.write("ok: \(items.count) item(s)\n" + Table.render([["SERVICE", "ITEMS"]] + counts.keys.sorted().map { [$0, String(counts[$0]!)] }))
+                StandardStream.output.write("ok: \(items.count) item(s)\n" + Table.render([["SERVICE", "ITEMS"]] + counts.keys.sorted().map { [$0, String(counts[$0]!)] }))
             }
         }
     }
@@ -184,13 +184,13 @@ struct InspectCommand: AsyncParsableCommand {
             let header = try BundleHeader(file: readBundle(file))
             let created = Timestamp.format(Date(timeIntervalSince1970: TimeInterval(header.created)))
             if options.json {
-                Terminal.write(JSONValue.object([
+                StandardStream.output.write(JSONValue.object([
                     "version": .number(Double(BundleHeader.version)), "kdf": .string("argon2id13"),
                     "opslimit": .number(Double(header.opsLimit)), "memlimit": .number(Double(header.memLimit)),
                     "created": .string(created), "payload_bytes": .number(Double(header.payloadLength)),
                 ]).serialized() + "\n")
             } else {
-                Terminal.write(Table.render([
+                StandardStream.output.write(Table.render([
                     ["version", String(BundleHeader.version)], ["kdf", "argon2id13"],
                     ["opslimit", String(header.opsLimit)], ["memlimit", "\(header.memLimit) bytes (\(header.memLimit >> 20) MiB)"],
                     ["created", created], ["payload", "\(header.payloadLength) bytes"],

@@ -60,9 +60,9 @@ struct PasswordSetCommand: AsyncParsableCommand {
             }
             let status = try PasswordProtection.status(directory: context.directory)
             if options.json {
-                Terminal.write(JSONValue.object(["enabled": .bool(true), "path": .string(status.path)]).serialized() + "\n")
+                StandardStream.output.write(JSONValue.object(["enabled": .bool(true), "path": .string(status.path)]).serialized() + "\n")
             } else {
-                Terminal.write("Password set: the file store is now \(status.path) (encrypted); the plaintext file was overwritten and removed.\n")
+                StandardStream.output.write("Password set: the file store is now \(status.path) (encrypted); the plaintext file was overwritten and removed.\n")
             }
         }
     }
@@ -81,10 +81,10 @@ struct PasswordClearCommand: AsyncParsableCommand {
         try await Terminal.run(options) {
             let (context, status) = try protectedStore(options, action: "clear")
             if !yes {
-                guard isatty(STDIN_FILENO) == 1 else {
+                guard StandardStream.inputIsTerminal else {
                     throw CredentialVaultError(.usage, "`password clear` stores every secret in plaintext; confirm on a terminal or pass --yes")
                 }
-                Terminal.writeBytes(Array("Store every secret in \(context.directory) as plaintext (mode 0600)? [y/N] ".utf8), to: STDERR_FILENO)
+                StandardStream.error.write(Array("Store every secret in \(context.directory) as plaintext (mode 0600)? [y/N] ".utf8))
                 guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
                     throw CredentialVaultError(.usage, "not confirmed; nothing was changed")
                 }
@@ -94,9 +94,9 @@ struct PasswordClearCommand: AsyncParsableCommand {
                 try PasswordProtection.disable(directory: context.directory, passphrase: key, lockTimeout: context.lockTimeout, context: context)
             }
             if options.json {
-                Terminal.write(JSONValue.object(["enabled": .bool(false), "path": .string(context.directory + "/credentials.json")]).serialized() + "\n")
+                StandardStream.output.write(JSONValue.object(["enabled": .bool(false), "path": .string(context.directory + "/credentials.json")]).serialized() + "\n")
             } else {
-                Terminal.write("Password cleared: secrets are in \(context.directory)/credentials.json, protected by its 0600 mode only.\n")
+                StandardStream.output.write("Password cleared: secrets are in \(context.directory)/credentials.json, protected by its 0600 mode only.\n")
             }
         }
     }
@@ -125,9 +125,9 @@ struct PasswordChangeCommand: AsyncParsableCommand {
                 try PasswordProtection.change(directory: context.directory, current: current, new: new, kdf: kdf, lockTimeout: context.lockTimeout, context: context)
             }
             if options.json {
-                Terminal.write(JSONValue.object(["changed": .bool(true), "path": .string(status.path)]).serialized() + "\n")
+                StandardStream.output.write(JSONValue.object(["changed": .bool(true), "path": .string(status.path)]).serialized() + "\n")
             } else {
-                Terminal.write("Password changed for \(status.path).\n")
+                StandardStream.output.write("Password changed for \(status.path).\n")
             }
         }
     }
@@ -156,7 +156,7 @@ struct PasswordStatusCommand: AsyncParsableCommand {
                                                "memlimit": .number(Double(status.memLimit))])
                     document["plaintext_leftover"] = .bool(status.plaintextLeftover)
                 }
-                Terminal.write(JSONValue.object(document).serialized() + "\n")
+                StandardStream.output.write(JSONValue.object(document).serialized() + "\n")
             } else if status.enabled {
                 var text = "Password: set (\(status.path))\n"
                 text += "KDF: Argon2id v1.3, \(status.opsLimit) passes, \(status.memLimit / 1_048_576) MiB\n"
@@ -164,9 +164,9 @@ struct PasswordStatusCommand: AsyncParsableCommand {
                 text += "Unlock cache: \(status.cachedUntil.map { "key cached until \(Timestamp.format($0))" } ?? "empty (`credvault unlock` fills it)")\n"
                 text += "MFA: \(SecondFactor.isEnrolled(directory: context.directory) ? "enrolled (TOTP)" : "not enrolled")\n"
                 if status.plaintextLeftover { text += "Note: a plaintext credentials.json from an interrupted conversion remains; the next write removes it.\n" }
-                Terminal.write(text)
+                StandardStream.output.write(text)
             } else {
-                Terminal.write("Password: not set (the file store is plaintext, mode 0600). `credvault password set` adds one.\n")
+                StandardStream.output.write("Password: not set (the file store is plaintext, mode 0600). `credvault password set` adds one.\n")
             }
         }
     }
@@ -191,7 +191,7 @@ struct PasswordMFACommand: AsyncParsableCommand {
             if disable {
                 guard enrolled else { throw CredentialVaultError(.usage, "no second step is enrolled") }
                 try SecondFactor.disable(directory: context.directory, dataKey: key, context: context)
-                Terminal.write(options.json ? "{\"mfa_enrolled\":false}\n" : "Second step removed: unlocking needs the password only.\n")
+                StandardStream.output.write(options.json ? "{\"mfa_enrolled\":false}\n" : "Second step removed: unlocking needs the password only.\n")
                 return
             }
             guard !enrolled else { throw CredentialVaultError(.usage, "a second step is already enrolled; remove it with `credvault password mfa --disable` first") }
@@ -199,22 +199,22 @@ struct PasswordMFACommand: AsyncParsableCommand {
             let account = "\(ProcessInfo.processInfo.environment["USER"] ?? "user")@\(ProcessInfo.processInfo.hostName)"
             let uri = totp.uri(issuer: context.app.name, account: account)
             var text = ""
-            if !noQr, Terminal.stdoutIsTerminal { text += try QRCode(uri).terminalText() }
+            if !noQr, StandardStream.output.isTerminal { text += try QRCode(uri).terminalText() }
             text += "URI: \(uri)\nSecret: \(Base32.encode(totp.secret))\n"
-            Terminal.write(text)
+            StandardStream.output.write(text)
             let code: String
             if let given = context.environment[context.app.variable("MFA_CODE")], !given.isEmpty {
                 code = given
             } else {
-                Terminal.writeBytes(Array("Enter the current code from the app: ".utf8), to: STDERR_FILENO)
+                StandardStream.error.write(Array("Enter the current code from the app: ".utf8))
                 guard let line = readLine(), !line.isEmpty else { throw CredentialVaultError(.usage, "no code given; nothing was enrolled") }
                 code = line
             }
             let backupCodes = try SecondFactor.complete(totp, code: code, directory: context.directory, dataKey: key)
             if options.json {
-                Terminal.write(JSONValue.object(["mfa_enrolled": .bool(true), "backup_codes": .array(backupCodes.map { .string($0) })]).serialized() + "\n")
+                StandardStream.output.write(JSONValue.object(["mfa_enrolled": .bool(true), "backup_codes": .array(backupCodes.map { .string($0) })]).serialized() + "\n")
             } else {
-                Terminal.write("Code confirmed. Unlocking by password now also asks for a code.\n"
+                StandardStream.output.write("Code confirmed. Unlocking by password now also asks for a code.\n"
                     + "Backup codes (each works once; they are shown only now, so keep them safe):\n"
                     + backupCodes.map { "  \($0)" }.joined(separator: "\n") + "\n")
             }

@@ -20,7 +20,7 @@ final class ProgressLine: Sendable {
 
     /// Starts a spinner, or returns nil when progress must not be shown.
     static func start(_ text: String, options: GlobalOptions) -> ProgressLine? {
-        guard !options.json, !options.quiet, isatty(STDERR_FILENO) == 1,
+        guard !options.json, !options.quiet, StandardStream.error.isTerminal,
               ProcessInfo.processInfo.environment["TERM"] != "dumb" else { return nil }
         return ProgressLine(text)
     }
@@ -35,11 +35,11 @@ final class ProgressLine: Sendable {
         while true {
             let (line, active) = state.withLock { ($0.text, $0.running) }
             guard active else { break }
-            Terminal.writeBytes(Array("\r\u{1b}[K\(Self.frames[frame % Self.frames.count]) \(line)".utf8), to: STDERR_FILENO)
+            StandardStream.error.write(Array("\r\u{1b}[K\(Self.frames[frame % Self.frames.count]) \(line)".utf8))
             frame += 1
             usleep(100_000)
         }
-        Terminal.writeBytes(Array("\r\u{1b}[K".utf8), to: STDERR_FILENO)
+        StandardStream.error.write(Array("\r\u{1b}[K".utf8))
         done.signal()
     }
 

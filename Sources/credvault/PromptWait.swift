@@ -27,7 +27,7 @@ final class PromptWait: Sendable {
     }
 
     private func begin(_ what: String, _ timeout: Duration, quiet: Bool, _ dismiss: @escaping @Sendable () -> Void) {
-        if !quiet, isatty(STDERR_FILENO) == 1 {
+        if !quiet, StandardStream.error.isTerminal {
             Terminal.note("waiting for \(what) (up to \(timeout.formattedSeconds); Ctrl-C closes it)…")
         }
         signal(SIGINT, SIG_IGN)

@@ -11,27 +11,17 @@ import Glibc
 
 /// Writing to stdout and stderr, and reading secrets without echo.
 enum Terminal {
-    static func write(_ text: String) {
-        writeBytes(Array(text.utf8), to: STDOUT_FILENO)
-    }
-
-    static func writeBytes(_ bytes: [UInt8], to fd: Int32) {
-        (fd == STDOUT_FILENO ? StandardStream.output : StandardStream.error).write(bytes)
-    }
-
-    static func warn(_ message: String) { writeBytes(Array("credvault: warning: \(message)\n".utf8), to: STDERR_FILENO) }
-    static func note(_ message: String) { writeBytes(Array("credvault: \(message)\n".utf8), to: STDERR_FILENO) }
-
-    static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) == 1 }
+    static func warn(_ message: String) { StandardStream.error.write("credvault: warning: \(message)\n") }
+    static func note(_ message: String) { StandardStream.error.write("credvault: \(message)\n") }
 
     /// Runs a verb's body and turns a `CredentialVaultError` into its message and exit status.
     static func run(_ options: GlobalOptions, _ body: () async throws -> Void) async throws {
         do {
             try await body()
         } catch let error as CredentialVaultError {
-            writeBytes(Array("credvault: error: \(error.message)\n".utf8), to: STDERR_FILENO)
+            StandardStream.error.write("credvault: error: \(error.message)\n")
             if options.json {
-                write(JSONValue.object(["error": .object([
+                StandardStream.output.write(JSONValue.object(["error": .object([
                     "code": .string(error.code.description),
                     "exit_status": .number(Double(error.code.exitStatus)),
                     "message": .string(error.message),
@@ -47,7 +37,7 @@ enum Terminal {
     /// The secret for `set`: all of stdin with one trailing newline removed, or, on a
     /// terminal, one line typed without echo.
     static func readSecret(prompt: String, emptyHint: String = "pipe it on standard input (printf '%s' \"$SECRET\" | credvault set SERVICE ACCOUNT) or type it at the prompt") throws -> SecretBytes {
-        let source: SecretInput.Source = isatty(STDIN_FILENO) == 1 ? .terminal(prompt: prompt) : .descriptor(STDIN_FILENO)
+        let source: SecretInput.Source = StandardStream.inputIsTerminal ? .terminal(prompt: prompt) : .descriptor(STDIN_FILENO)
         let secret = try SecretInput.read(source, as: .bytes, limit: maximumSecretSize, what: "the secret")
         guard secret.count > 0 else { throw CredentialVaultError(.dataError, "the secret is empty; \(emptyHint)") }
         return SecretBytes(secret)

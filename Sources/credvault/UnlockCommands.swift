@@ -48,9 +48,9 @@ struct UnlockCommand: AsyncParsableCommand {
                 try PasswordProtection.unlock(directory: context.directory, passphrase: key, duration: duration.duration, context: context)
             }
             if options.json {
-                Terminal.write(JSONValue.object(["unlocked": .bool(true), "until": .string(Timestamp.format(until))]).serialized() + "\n")
+                StandardStream.output.write(JSONValue.object(["unlocked": .bool(true), "until": .string(Timestamp.format(until))]).serialized() + "\n")
             } else {
-                Terminal.write("Unlocked \(status.path) until \(Timestamp.format(until)) (kernel keyring, this session). `credvault lock` forgets it now.\n")
+                StandardStream.output.write("Unlocked \(status.path) until \(Timestamp.format(until)) (kernel keyring, this session). `credvault lock` forgets it now.\n")
             }
         }
     }
@@ -68,9 +68,9 @@ struct LockCommand: AsyncParsableCommand {
             let context = try options.context()
             let removed = try PasswordProtection.lock(directory: context.directory)
             if options.json {
-                Terminal.write(JSONValue.object(["locked": .bool(true), "was_cached": .bool(removed)]).serialized() + "\n")
+                StandardStream.output.write(JSONValue.object(["locked": .bool(true), "was_cached": .bool(removed)]).serialized() + "\n")
             } else {
-                Terminal.write(removed ? "Locked: the cached key was removed from the kernel keyring.\n" : "Already locked: no cached key.\n")
+                StandardStream.output.write(removed ? "Locked: the cached key was removed from the kernel keyring.\n" : "Already locked: no cached key.\n")
             }
         }
     }

@@ -41,10 +41,10 @@ struct WorkspaceKeySetCommand: AsyncParsableCommand {
                                               emptyHint: "pipe the key on standard input or type it at the prompt")
             let mode = try await session.setWorkspaceKey(name, key: key)
             if options.json {
-                Terminal.write(JSONValue.object(["stored": .bool(true), "workspace": .string(name), "mode": .string(mode.rawValue),
+                StandardStream.output.write(JSONValue.object(["stored": .bool(true), "workspace": .string(name), "mode": .string(mode.rawValue),
                                                  "location": .string(session.store.location)]).serialized() + "\n")
             } else {
-                Terminal.write("Stored the API key of workspace '\(name)' (\(mode) mode) in \(session.store.location).\n")
+                StandardStream.output.write("Stored the API key of workspace '\(name)' (\(mode) mode) in \(session.store.location).\n")
             }
             warnEnvironmentWins(session, options)
         }
@@ -63,9 +63,9 @@ struct WorkspaceKeyRemoveCommand: AsyncParsableCommand {
             let session = try await options.openAuthSession()
             let mode = try await session.removeWorkspaceKey(name)
             if options.json {
-                Terminal.write(JSONValue.object(["removed": .bool(true), "workspace": .string(name), "mode": .string(mode.rawValue)]).serialized() + "\n")
+                StandardStream.output.write(JSONValue.object(["removed": .bool(true), "workspace": .string(name), "mode": .string(mode.rawValue)]).serialized() + "\n")
             } else {
-                Terminal.write("Removed the API key of workspace '\(name)' (\(mode) mode).\n")
+                StandardStream.output.write("Removed the API key of workspace '\(name)' (\(mode) mode).\n")
             }
         }
     }
@@ -82,14 +82,14 @@ struct WorkspaceListCommand: AsyncParsableCommand {
             let session = try await options.openAuthSession()
             let (mode, workspaces) = try await session.workspaces()
             if options.json {
-                Terminal.write(JSONValue.object(["mode": .string(mode.rawValue), "workspaces": .array(workspaces.map {
+                StandardStream.output.write(JSONValue.object(["mode": .string(mode.rawValue), "workspaces": .array(workspaces.map {
                     .object(["name": .string($0.name), "active": .bool($0.isActive), "has_key": .bool($0.hasKey),
                              "masked_key": $0.maskedKey.map { .string($0) } ?? .null])
                 })]).serialized() + "\n")
             } else if workspaces.isEmpty {
-                Terminal.write("No workspaces in \(mode) mode. Store a key with `\(options.commandName) workspace key set NAME`.\n")
+                StandardStream.output.write("No workspaces in \(mode) mode. Store a key with `\(options.commandName) workspace key set NAME`.\n")
             } else {
-                Terminal.write(workspaces.map { "\($0.isActive ? "*" : " ") \($0.name)\t\($0.maskedKey.map { "key \($0)" } ?? "no key")" }
+                StandardStream.output.write(workspaces.map { "\($0.isActive ? "*" : " ") \($0.name)\t\($0.maskedKey.map { "key \($0)" } ?? "no key")" }
                     .joined(separator: "\n") + "\n")
             }
         }
@@ -107,10 +107,10 @@ struct WorkspaceCurrentCommand: AsyncParsableCommand {
             let session = try await options.openAuthSession()
             let current = try await session.currentWorkspace()
             if options.json {
-                Terminal.write(JSONValue.object(["mode": .string(current.mode.rawValue), "workspace": current.name.map { .string($0) } ?? .null,
+                StandardStream.output.write(JSONValue.object(["mode": .string(current.mode.rawValue), "workspace": current.name.map { .string($0) } ?? .null,
                                                  "source": current.source.map { .string($0) } ?? .null]).serialized() + "\n")
             } else if let name = current.name {
-                Terminal.write("\(name)\(current.source == "active workspace" ? "" : " (from \(current.source ?? ""))")\n")
+                StandardStream.output.write("\(name)\(current.source == "active workspace" ? "" : " (from \(current.source ?? ""))")\n")
             } else {
                 throw CredentialVaultError(.notFound, "no active workspace in \(current.mode) mode; choose one with `\(options.commandName) workspace use NAME`")
             }
@@ -130,9 +130,9 @@ struct WorkspaceUseCommand: AsyncParsableCommand {
             let session = try await options.openAuthSession()
             let (mode, hasKey) = try await session.useWorkspace(name)
             if options.json {
-                Terminal.write(JSONValue.object(["workspace": .string(name), "mode": .string(mode.rawValue), "has_key": .bool(hasKey)]).serialized() + "\n")
+                StandardStream.output.write(JSONValue.object(["workspace": .string(name), "mode": .string(mode.rawValue), "has_key": .bool(hasKey)]).serialized() + "\n")
             } else {
-                Terminal.write("Active workspace (\(mode) mode): \(name)\(hasKey ? "" : " (no key stored; the OAuth login or personal access token will be used)")\n")
+                StandardStream.output.write("Active workspace (\(mode) mode): \(name)\(hasKey ? "" : " (no key stored; the OAuth login or personal access token will be used)")\n")
             }
             if let variable = session.settings.variable("WORKSPACE")?.name, !options.quiet {
                 Terminal.warn("\(variable) is set and overrides the active workspace")
@@ -165,7 +165,7 @@ struct ModeCommand: AsyncParsableCommand {
                 report = try await session.switchMode(to: mode)
             }
             if options.json {
-                Terminal.write(JSONValue.object(["mode": .string(report.mode.rawValue), "source": .string(report.source),
+                StandardStream.output.write(JSONValue.object(["mode": .string(report.mode.rawValue), "source": .string(report.source),
                                                  "changed": .bool(report.changed), "logged_in": .bool(report.hasLogin),
                                                  "overridden_by": report.overriddenBy.map { .string($0) } ?? .null]).serialized() + "\n")
             } else {
@@ -173,7 +173,7 @@ struct ModeCommand: AsyncParsableCommand {
                 if !report.hasLogin {
                     text += "No OAuth login for \(report.mode) mode yet; run `\(options.commandName) auth login\(report.mode == .prod ? "" : " --mode \(report.mode)")` to log in.\n"
                 }
-                Terminal.write(text)
+                StandardStream.output.write(text)
             }
             if let variable = report.overriddenBy, !options.quiet {
                 Terminal.warn("\(variable) is set and overrides the stored mode")

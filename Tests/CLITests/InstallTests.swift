@@ -1,0 +1,108 @@
+import CredentialVault
+import Foundation
+import Testing
+import CredentialVaultTestSupport
+
+/// `make install` / `make uninstall` into a temporary PREFIX, the completion scripts in a
+/// real bash, and the man page through `man -l`. The Makefile is given the already built
+/// binary (SwiftPM holds its build lock while tests run, so the test cannot run swift build).
+@Suite("install, completions and man page", .serialized,
+       .enabled(if: Components.present("make", "bash", "man", "dpkg-deb")))
+struct InstallTests {
+    var binDirectory: String { (CLI.executable as NSString).deletingLastPathComponent }
+
+    func make(_ arguments: [String]) throws -> ProcessOutput {
+        try ProcessRunner.run("/usr/bin/make", ["-C", Repository.root] + arguments + [
+            "BINARY=\(CLI.executable)", "GENERATE_MANUAL=\(binDirectory)/generate-manual",
+        ], environment: ProcessInfo.processInfo.environment, timeout: 300)
+    }
+
+    @Test("install puts the binary, helper links, completions and man page under PREFIX; uninstall leaves nothing")
+    func installAndUninstall() throws {
+        let prefix = try TemporaryDirectory(); defer { prefix.remove() }
+        let stage = try TemporaryDirectory(); defer { stage.remove() }
+        let install = try make(["install", "PREFIX=\(prefix.path)", "STAGE=\(stage.path)"])
+        #expect(install.status == 0, "\(install.stdoutText)\n\(install.stderr)")
+        let expected = ["bin/credvault", "bin/git-credential-credvault", "bin/docker-credential-credvault",
+                        "share/bash-completion/completions/credvault", "share/zsh/site-functions/_credvault",
+                        "share/fish/vendor_completions.d/credvault.fish", "share/man/man1/credvault.1",
+                        "share/doc/credvault/README.md", "share/doc/credvault/SECURITY.md", "share/doc/credvault/FORMAT.md"]
+        for path in expected {
+            #expect(FileManager.default.fileExists(atPath: prefix.path + "/" + path), "installed: \(path)")
+        }
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: prefix.path + "/bin/git-credential-credvault") == "credvault")
+
+        // The installed links answer their protocols.
+        let home = try TemporaryDirectory(); defer { home.remove() }
+        let environment = ["PATH": "\(prefix.path)/bin:/usr/bin:/bin", "HOME": home.path, "CREDVAULT_HOME": home.path + "/vault",
+                           "CREDVAULT_BACKEND": "file"]
+        let version = try ProcessRunner.run(prefix.path + "/bin/docker-credential-credvault", ["version"], environment: environment)
+        #expect(version.stdoutText == "docker-credential-credvault (credvault) \(CredentialVault.version)\n")
+        let stored = try ProcessRunner.run(prefix.path + "/bin/git-credential-credvault", ["store"], environment: environment,
+                                           input: Array("protocol=https\nhost=h.example\nusername=u\npassword=p\n".utf8))
+        #expect(stored.status == 0, "\(stored.stderr)")
+        let got = try ProcessRunner.run(prefix.path + "/bin/git-credential-credvault", ["get"], environment: environment,
+                                        input: Array("protocol=https\nhost=h.example\n".utf8))
+        #expect(got.stdoutText == "username=u\npassword=p\n")
+
+        // The man page renders and documents the verbs.
+        let man = try ProcessRunner.run("/usr/bin/man", ["-l", prefix.path + "/share/man/man1/credvault.1"],
+                                        environment: ["PATH": "/usr/bin:/bin", "MANWIDTH": "100", "MANPAGER": "cat", "LANG": "C.UTF-8"])
+        #expect(man.status == 0, "\(man.stderr)")
+        for verb in ["git-credential", "docker-credential", "password", "migrate"] {
+            #expect(man.stdoutText.contains(verb), "the man page describes \(verb)")
+        }
+
+        let uninstall = try make(["uninstall", "PREFIX=\(prefix.path)"])
+        #expect(uninstall.status == 0, "\(uninstall.stderr)")
+        let left = try FileManager.default.subpathsOfDirectory(atPath: prefix.path)
+        #expect(left.isEmpty, "uninstall left: \(left)")
+    }
+
+    @Test("the bash completion script loads and completes subcommands, sub-verbs and backend names")
+    func bashCompletion() throws {
+        let script = try TemporaryDirectory(); defer { script.remove() }
+        let generated = try CLI(home: script.path).run("--generate-completion-script", "bash")
+        #expect(generated.status == 0)
+        try Data(generated.stdout).write(to: URL(fileURLWithPath: script.path + "/credvault.bash"))
+        let syntax = try ProcessRunner.run("/bin/bash", ["-n", script.path + "/credvault.bash"], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(syntax.status == 0, "\(syntax.stderr)")
+        func complete(_ words: [String]) throws -> [String] {
+            let line = words.joined(separator: " ")
+            let quoted = words.map { "'\($0)'" }.joined(separator: " ")
+            let program = """
+                source '\(script.path)/credvault.bash'
+                COMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); COMP_LINE='\(line)'; COMP_POINT=${#COMP_LINE}
+                _credvault credvault '\(words.last ?? "")' '\(words.count > 1 ? words[words.count - 2] : "")'
+                printf '%s\\n' "${COMPREPLY[@]}"
+                """
+            let output = try ProcessRunner.run("/bin/bash", ["-c", program],
+                                               environment: ["PATH": "\(binDirectory):/usr/bin:/bin", "HOME": script.path])
+            #expect(output.status == 0, "\(output.stderr)")
+            return output.stdoutText.split(separator: "\n").map(String.init)
+        }
+        #expect(try complete(["credvault", "pass"]) == ["password"])
+        #expect(try complete(["credvault", "password", "ex"]) == ["export"])
+        #expect(Set(try complete(["credvault", "git-credential", ""])).isSuperset(of: ["get", "store", "erase"]))
+        #expect(Set(try complete(["credvault", "get", "--backend", ""])).isSuperset(of: ["secret-service", "file", "openbao"]))
+    }
+
+    @Test("make deb produces a package with the binary, links, completions and man page")
+    func debianPackage() throws {
+        let make = try make(["deb"])
+        #expect(make.status == 0, "\(make.stderr)")
+        let built = try FileManager.default.contentsOfDirectory(atPath: Repository.root + "/.build-deb")
+            .filter { $0.hasPrefix("credvault_\(CredentialVault.version)_") && $0.hasSuffix(".deb") }
+        let package = Repository.root + "/.build-deb/" + (try #require(built.first, "no .deb in .build-deb: \(built)"))
+        let contents = try ProcessRunner.run("/usr/bin/dpkg-deb", ["-c", package], environment: ["PATH": "/usr/bin:/bin"])
+        #expect(contents.status == 0, "\(contents.stderr)")
+        for path in ["./usr/bin/credvault", "./usr/bin/git-credential-credvault -> credvault", "./usr/share/man/man1/credvault.1",
+                     "./usr/share/bash-completion/completions/credvault"] {
+            #expect(contents.stdoutText.contains(path), "the package holds \(path)")
+        }
+        let control = try ProcessRunner.run("/usr/bin/dpkg-deb", ["-f", package, "Package", "Depends", "Recommends"],
+                                          environment: ["PATH": "/usr/bin:/bin"])
+        #expect(control.stdoutText.contains("Package: credvault") && control.stdoutText.contains("Depends: libsodium23"))
+        #expect(control.stdoutText.contains("Recommends: libsecret-1-0"), "libsecret is loaded when present, not required: \(control.stdoutText)")
+    }
+}

@@ -1,0 +1,215 @@
+import CredentialVault
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+import CredentialVaultTestSupport
+#endif
+
+/// The password-protected file store: `password set/change/clear/status`, unlock sources,
+/// wrong passwords, tampering, header bounds, crashes and concurrent writers.
+@Suite("Password-protected file store", .serialized)
+struct PasswordGateTests {
+    struct Fixture {
+        let root: TemporaryDirectory
+        let cli: CLI
+        var vault: String { root.path + "/vault" }
+        var store: String { vault + "/credentials.cvstore" }
+        var plain: String { vault + "/credentials.json" }
+        /// A 0600 passphrase file.
+        func passphrase(_ name: String, _ text: String, mode: mode_t = 0o600) -> String {
+            let path = root.path + "/" + name
+            FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: Int(mode)])
+            return path
+        }
+        func with(_ passphraseFile: String) -> [String: String] { ["CREDVAULT_PASSPHRASE_FILE": passphraseFile] }
+    }
+
+    func fixture() throws -> Fixture {
+        let root = try TemporaryDirectory()
+        return Fixture(root: root, cli: CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault"]))
+    }
+
+    func bytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
+
+    @Test("set → use → change → clear round trip; the encrypted file holds no plaintext; selection picks encrypted-file")
+    func roundTrip() throws {
+        let f = try fixture(); defer { f.root.remove() }
+        let first = f.passphrase("first", "first passphrase 0001\n"), second = f.passphrase("second", "second passphrase 0002")
+        #expect(try f.cli.run("set", "svc", "alice", input: "plaintext-marker-1").status == 0)
+        let set = try f.cli.run("password", "set", "--passphrase-file", first)
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: f.plain), "the plaintext store is gone")
+        let sealed = try #require(bytes(f.store))
+        #expect(sealed.prefix(8) == Data("CVSTORE1".utf8))
+        #expect(sealed.range(of: Data("plaintext-marker-1".utf8)) == nil && sealed.range(of: Data("svc".utf8)) == nil)
+        #expect(try f.cli.run(["get", "svc", "alice"], extra: f.with(first)).stdoutText == "plaintext-marker-1")
+        #expect(try f.cli.run(["set", "svc", "bob"], input: Array("second-secret".utf8), extra: f.with(first)).status == 0)
+        let backends = try JSONParser.parse(try f.cli.run(["backends", "--json"], extra: f.with(first)).stdout)
+        #expect(backends["selection"]?["backend"] == .string("encrypted-file"))
+        let status = try JSONParser.parse(try f.cli.run(["password", "status", "--json"], extra: f.with(first)).stdout)
+        #expect(status["enabled"] == .bool(true))
+        #expect(status["kdf"]?["memlimit"] == .number(64 * 1024 * 1024))
+        #expect(status["unlock_source"] == .string("passphrase file \(first)"))
+
+        let bodyBefore = try #require(bytes(f.store)).dropFirst(112)
+        let change = try f.cli.run(["password", "change", "--new-passphrase-file", second], extra: f.with(first))
+        #expect(change.status == 0, "\(change.stderr)")
+        #expect(try #require(bytes(f.store)).dropFirst(112) == bodyBefore, "changing the password rewraps the key only")
+        #expect(try f.cli.run(["get", "svc", "bob"], extra: f.with(first)).status == 77)
+        #expect(try f.cli.run(["get", "svc", "bob"], extra: f.with(second)).stdoutText == "second-secret")
+
+        #expect(try f.cli.run(["password", "clear"], extra: f.with(second)).status == 64, "clear needs confirmation (or --yes) off a terminal")
+        let clear = try f.cli.run(["password", "clear", "--yes"], extra: f.with(second))
+        #expect(clear.status == 0, "\(clear.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: f.store))
+        #expect(try f.cli.run("get", "svc", "bob").stdoutText == "second-secret")
+        #expect(try f.cli.run("get", "svc", "alice").stdoutText == "plaintext-marker-1")
+    }
+
+    @Test("wrong password 77, tampered body 65, hostile header 65, loose passphrase file 77, no source 69; nothing written")
+    func faults() throws {
+        let f = try fixture(); defer { f.root.remove() }
+        let right = f.passphrase("right", "the right passphrase"), wrong = f.passphrase("wrong", "not the passphrase!!")
+        #expect(try f.cli.run("password", "set", "--passphrase-file", right).status == 0)
+        #expect(try f.cli.run(["set", "svc", "a"], input: Array("value".utf8), extra: f.with(right)).status == 0)
+        let original = try #require(bytes(f.store))
+
+        let denied = try f.cli.run(["set", "svc", "b"], input: Array("x".utf8), extra: f.with(wrong))
+        #expect(denied.status == 77)
+        #expect(denied.stderr.contains("wrong password"))
+        #expect(bytes(f.store) == original)
+
+        var tampered = original
+        tampered[tampered.count - 1] ^= 0x01
+        try tampered.write(to: URL(fileURLWithPath: f.store))
+        let modified = try f.cli.run(["get", "svc", "a"], extra: f.with(right))
+        #expect(modified.status == 65)
+        #expect(modified.stderr.contains("was modified"))
+        #expect(bytes(f.store) == tampered, "left unchanged")
+
+        var hostile = original
+        hostile[12] = 0xff // opslimit far beyond 16
+        try hostile.write(to: URL(fileURLWithPath: f.store))
+        let bounded = try f.cli.run(["get", "svc", "a"], extra: f.with(right))
+        #expect(bounded.status == 65)
+        #expect(bounded.stderr.contains("opslimit") && bounded.stderr.contains("outside 1...16"))
+        try original.write(to: URL(fileURLWithPath: f.store))
+
+        let loose = f.passphrase("loose", "the right passphrase", mode: 0o644)
+        let refused = try f.cli.run(["get", "svc", "a"], extra: f.with(loose))
+        #expect(refused.status == 77)
+        #expect(refused.stderr.contains("chmod 600"))
+
+        // A descriptor number is a source too (<APP>_PASSPHRASE_FD, or --passphrase-fd on `password` verbs).
+        let viaDescriptor = try ProcessRunner.run("/bin/sh", ["-c", "\(CLI.executable) get svc a 3< '\(right)'"],
+                                                  environment: f.cli.environment.merging(["CREDVAULT_PASSPHRASE_FD": "3"]) { $1 }, input: [], timeout: 30)
+        #expect(viaDescriptor.stdoutText == "value", "\(viaDescriptor.stderr)")
+        let doctor = try JSONParser.parse(try f.cli.run(["doctor", "--json"], extra: f.with(right)).stdout)
+        #expect(doctor["checks"]?.arrayValue?.contains { $0["name"] == .string("encrypted-file.unlock") && $0["value"] == .string("passphrase file \(right)") } == true,
+                "doctor names the unlock source")
+
+        let locked = try f.cli.run("get", "svc", "a")
+        #expect(locked.status == 69)
+        #expect(locked.stderr.contains("is locked") && locked.stderr.contains("CREDVAULT_PASSPHRASE_FILE"))
+        #expect(try f.cli.run("--backend", "file", "get", "svc", "a").status == 69, "the plaintext backend never reads around the gate")
+        #expect(bytes(f.store) == original)
+    }
+
+    @Test("systemd credentials: $CREDENTIALS_DIRECTORY/credvault.passphrase unlocks the store")
+    func systemdCredentials() throws {
+        let f = try fixture(); defer { f.root.remove() }
+        let credentials = f.root.path + "/credentials"
+        try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        FileManager.default.createFile(atPath: credentials + "/credvault.passphrase", contents: Data("systemd passphrase 01".utf8),
+                                       attributes: [.posixPermissions: 0o400])
+        let environment = ["CREDENTIALS_DIRECTORY": credentials]
+        #expect(try f.cli.run(["password", "set"], extra: environment).status == 0, "the new passphrase may come from the same sources")
+        #expect(try f.cli.run(["set", "svc", "a"], input: Array("from-unit".utf8), extra: environment).status == 0)
+        #expect(try f.cli.run(["get", "svc", "a"], extra: environment).stdoutText == "from-unit")
+        let status = try JSONParser.parse(try f.cli.run(["password", "status", "--json"], extra: environment).stdout)
+        #expect(status["unlock_source"] == .string("systemd credential \(credentials)/credvault.passphrase"))
+    }
+
+    @Test("kill -9 during set, change or clear, 50 times: the store always opens with the old or the new password")
+    func crashes() throws {
+        let f = try fixture(); defer { f.root.remove() }
+        let passwords = [f.passphrase("p0", "crash passphrase zero"), f.passphrase("p1", "crash passphrase one!")]
+        #expect(try f.cli.run("set", "svc", "keep", input: "survives every crash").status == 0)
+        var current: Int? = nil // nil: plaintext
+        let null = open("/dev/null", O_RDWR)
+        defer { close(null) }
+        for round in 0..<50 {
+            let arguments: [String]
+            var environment: [String: String] = [:]
+            switch (current, round % 3) {
+            case (nil, _): arguments = ["password", "set", "--passphrase-file", passwords[round % 2]]
+            case (let index?, 2): arguments = ["password", "clear", "--yes"]; environment = f.with(passwords[index])
+            case (let index?, _): arguments = ["password", "change", "--new-passphrase-file", passwords[1 - index]]; environment = f.with(passwords[index])
+            }
+            let child = try ChildProcess.spawn([CLI.executable] + arguments, environment: f.cli.environment.merging(environment) { $1 },
+                                               stdin: null, stdout: null, stderr: null)
+            usleep(UInt32.random(in: 0...250_000))
+            kill(child.pid, SIGKILL)
+            _ = child.wait(timeout: 30)
+            // The store is plaintext, or opens with one of the two passwords; never neither.
+            if FileManager.default.fileExists(atPath: f.store) {
+                let opened = try passwords.indices.first { index in
+                    try f.cli.run(["get", "svc", "keep"], extra: f.with(passwords[index])).stdoutText == "survives every crash"
+                }
+                #expect(opened != nil, "round \(round) (\(arguments[1])): the encrypted store opens with neither password")
+                current = opened
+                if opened == nil { return }
+            } else {
+                let plain = try f.cli.run("get", "svc", "keep")
+                #expect(plain.stdoutText == "survives every crash", "round \(round): \(plain.stderr)")
+                current = nil
+            }
+        }
+    }
+
+    @Test("concurrent writers on the encrypted store lose nothing")
+    func concurrentWriters() throws {
+        let f = try fixture(); defer { f.root.remove() }
+        let password = f.passphrase("pw", "concurrency passphrase")
+        #expect(try f.cli.run("password", "set", "--passphrase-file", password, "--kdf", "interactive").status == 0)
+        let script = (0..<4).map { writer in
+            "(for i in $(seq 1 10); do printf v$i | \(CLI.executable) set w\(writer) k$i || exit 1; done) &"
+        }.joined(separator: "\n") + "\nwait"
+        let output = try ProcessRunner.run("/bin/sh", ["-c", script], environment: f.cli.environment.merging(f.with(password)) { $1 },
+                                           input: [], timeout: 120)
+        #expect(output.status == 0, "\(output.stderr)")
+        let list = try JSONParser.parse(try f.cli.run(["list", "--json"], extra: f.with(password)).stdout)
+        #expect(list["items"]?.arrayValue?.count == 40)
+    }
+
+    @Test("unlock cache: after `unlock` the next command needs no passphrase; `lock`, the kernel timeout and a password change end it",
+          .enabled(if: Components.present("keyctl")))
+    func unlockCache() throws {
+        let f = try fixture(); defer { f.root.remove() }
+        let password = f.passphrase("pw", "unlock cache passphrase"), next = f.passphrase("next", "the next passphrase!")
+        #expect(try f.cli.run("password", "set", "--passphrase-file", password).status == 0)
+        #expect(try f.cli.run(["set", "svc", "a"], input: Array("cached-value".utf8), extra: f.with(password)).status == 0)
+        // One kernel session keyring for the whole script, as a login session has.
+        let script = """
+            cv=\(CLI.executable)
+            $cv get svc a 2>/dev/null; echo " before=$?"
+            $cv unlock --for 60s --passphrase-file \(password) >/dev/null; echo " unlock=$?"
+            $cv get svc a; echo " cached=$?"
+            $cv password status --json | grep -q '"cached":true'; echo " status=$?"
+            $cv lock >/dev/null; $cv get svc a 2>/dev/null; echo " locked=$?"
+            $cv unlock --for 1s --passphrase-file \(password) >/dev/null; sleep 2.5; $cv get svc a 2>/dev/null; echo " expired=$?"
+            $cv unlock --for 60s --passphrase-file \(password) >/dev/null
+            $cv password change --passphrase-file \(password) --new-passphrase-file \(next) >/dev/null; $cv get svc a 2>/dev/null; echo " changed=$?"
+            """
+        let output = try ProcessRunner.run("keyctl", ["session", "-", "/bin/sh", "-c", script], environment: f.cli.environment, input: [], timeout: 60)
+        let text = output.stdoutText
+        #expect(text.contains(" before=69"), "locked without a source: \(text) \(output.stderr)")
+        #expect(text.contains(" unlock=0"))
+        #expect(text.contains("cached-value cached=0"), "no passphrase source, so only the cached key can have opened it: \(text)")
+        #expect(text.contains(" status=0"))
+        #expect(text.contains(" locked=69"))
+        #expect(text.contains(" expired=69"), "the kernel timeout ends the cache")
+        #expect(text.contains(" changed=69"), "a password change drops the old cache entry")
+    }
+}

@@ -1,0 +1,93 @@
+import CredentialVault
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+import CredentialVaultTestSupport
+#endif
+
+/// Secrets and passphrases typed at a real terminal (a pseudo-terminal that is the command's
+/// controlling terminal, driven by Tests/support/terminal_session.py), and the one rule every
+/// passphrase source follows.
+@Suite("Terminal and passphrase input", .serialized)
+struct TerminalInputTests {
+    struct Session: Decodable {
+        var status: Int32?
+        var signal: Int32?
+        var output: String
+        var echo_at_prompt: [Bool]
+        var echo_after: Bool
+    }
+
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("support/terminal_session.py").path
+
+    /// Runs `arguments` of credvault on a new terminal with `cli`'s environment.
+    func session(_ cli: CLI, _ mode: [String], _ arguments: [String]) throws -> Session {
+        let command = ["/usr/bin/python3", Self.script] + mode + ["--", CLI.executable] + arguments
+        let output = try ProcessRunner.run(command[0], Array(command.dropFirst()), environment: cli.environment, input: [], timeout: 60)
+        #expect(output.status == 0, "terminal_session.py: \(output.stderr)")
+        return try JSONDecoder().decode(Session.self, from: Data(output.stdout))
+    }
+
+    func fixture() throws -> (TemporaryDirectory, CLI) {
+        let root = try TemporaryDirectory()
+        return (root, CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault", "CREDVAULT_BACKEND": "file"]))
+    }
+
+    @Test("a secret typed at the terminal: echo off while asked, on afterwards, stored byte for byte, never shown")
+    func typedSecret() throws {
+        let (root, cli) = try fixture(); defer { root.remove() }
+        let typed = try session(cli, ["type", "Secret for", "typed secret ü 42"], ["set", "svc", "acct"])
+        #expect(typed.status == 0, "\(typed.output)")
+        #expect(typed.echo_at_prompt == [false], "echo is off while the secret is typed")
+        #expect(typed.echo_after, "echo is back on when the command has ended")
+        #expect(!typed.output.contains("typed secret"), "the terminal never showed the secret: \(typed.output)")
+        #expect(try cli.run("get", "svc", "acct").stdoutText == "typed secret ü 42")
+    }
+
+    @Test("Ctrl-C and SIGTERM at a no-echo prompt end the command and leave echo on; nothing is stored", arguments: ["INT", "TERM", "HUP"])
+    func interruptedPrompt(signal name: String) throws {
+        let (root, cli) = try fixture(); defer { root.remove() }
+        let interrupted = try session(cli, ["interrupt", name, "Secret for"], ["set", "svc", "acct"])
+        let number: Int32 = name == "INT" ? SIGINT : name == "TERM" ? SIGTERM : SIGHUP
+        #expect(interrupted.signal == number, "ended by the signal: \(interrupted)")
+        #expect(interrupted.echo_at_prompt == [false])
+        #expect(interrupted.echo_after, "echo restored after SIG\(name) at the prompt")
+        #expect(try cli.run("get", "svc", "acct").status == 1)
+    }
+
+    @Test("a passphrase file that sets the password also unlocks it: one line, a trailing \\n or \\r\\n ignored, every source alike")
+    func onePassphraseRule() throws {
+        let (root, cli) = try fixture(); defer { root.remove() }
+        let path = root.path + "/passphrase"
+        FileManager.default.createFile(atPath: path, contents: Data("windows passphrase 01\r\n".utf8), attributes: [.posixPermissions: 0o600])
+        #expect(try cli.run("set", "svc", "acct", input: "value").status == 0)
+        let set = try cli.run(["password", "set", "--passphrase-file", path], extra: ["CREDVAULT_BACKEND": ""])
+        #expect(set.status == 0, "\(set.stderr)")
+        let env = ["CREDVAULT_BACKEND": "", "CREDVAULT_PASSPHRASE_FILE": path]
+        let viaFile = try cli.run(["get", "svc", "acct"], extra: env)
+        #expect(viaFile.stdoutText == "value", "the same file unlocks through <APP>_PASSPHRASE_FILE: \(viaFile.stderr)")
+        // The same passphrase on a descriptor, without the \r: the same key.
+        let viaFD = try cli.run(["get", "svc", "acct"], input: Array("windows passphrase 01\n".utf8),
+                                extra: ["CREDVAULT_BACKEND": "", "CREDVAULT_PASSPHRASE_FD": "0"])
+        #expect(viaFD.stdoutText == "value", "\(viaFD.stderr)")
+
+        // A second line is refused by every source, with the reason (65), never cut off silently.
+        let twoLines = root.path + "/two-lines"
+        FileManager.default.createFile(atPath: twoLines, contents: Data("windows passphrase 01\nsecond line\n".utf8), attributes: [.posixPermissions: 0o600])
+        for extra in [["CREDVAULT_PASSPHRASE_FILE": twoLines], ["CREDVAULT_PASSPHRASE_FD": "0"]] {
+            let refused = try cli.run(["get", "svc", "acct"], input: Array("windows passphrase 01\nsecond line\n".utf8),
+                                      extra: extra.merging(["CREDVAULT_BACKEND": ""]) { $1 })
+            #expect(refused.status == 65, "\(extra): \(refused.stderr)")
+            #expect(refused.stderr.contains("more than one line"), "\(refused.stderr)")
+            #expect(!refused.stderr.contains("second line"), "the passphrase never appears in a message")
+        }
+        // A symbolic link is refused by --passphrase-file and <APP>_PASSPHRASE_FILE alike (77).
+        let link = root.path + "/link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path)
+        #expect(try cli.run(["get", "svc", "acct"], extra: ["CREDVAULT_BACKEND": "", "CREDVAULT_PASSPHRASE_FILE": link]).status == 77)
+        #expect(try cli.run(["password", "export", "--out", root.path + "/b.cvb", "--passphrase-file", link],
+                            extra: ["CREDVAULT_BACKEND": "", "CREDVAULT_PASSPHRASE_FILE": path]).status == 77)
+    }
+}

@@ -1,0 +1,252 @@
+import CredentialVault
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+import CredentialVaultTestSupport
+#endif
+
+/// What a real server will not do on demand, from the scripted fault server in
+/// Tests/support/oauth_peer.py: HTTP 500, malformed JSON, form-encoded bodies, a missing
+/// interval, slow_down with an interval, authorization_pending with HTTP 401, dropped
+/// connections, unknown error codes, refresh failures. These sit beside the Glewlwyd tests,
+/// not instead of them.
+@Suite("Device flow against injected faults", .serialized, .enabled(if: OAuthComponents.pythonPresent()))
+struct DeviceFlowFaultTests {
+    static let deviceGrant = "urn:ietf:params:oauth:grant-type:device_code"
+
+    static func device(interval: Int? = 1, expiresIn: Int = 60, alias: Bool = false) -> JSONValue {
+        var fields: [String: JSONValue] = ["device_code": .string("dc-1"), "user_code": .string("WXYZ-2345"),
+                                           "expires_in": .number(Double(expiresIn))]
+        fields[alias ? "verification_url" : "verification_uri"] = .string("$BASE/activate")
+        fields["verification_uri_complete"] = .string("$BASE/activate?code=WXYZ-2345")
+        if let interval { fields["interval"] = .number(Double(interval)) }
+        return .object(["status": .number(200), "json": .object(fields)])
+    }
+
+    static func pending(_ status: Int = 400, _ error: String = "authorization_pending", extra: [String: JSONValue] = [:]) -> JSONValue {
+        .object(["status": .number(Double(status)), "json": .object(["error": .string(error)].merging(extra) { $1 })])
+    }
+
+    static func tokens(expiresIn: Int = 3600, accessToken: String = "fault-access-token-0001") -> JSONValue {
+        .object(["status": .number(200), "json": .object([
+            "access_token": .string(accessToken), "token_type": .string("Bearer"),
+            "refresh_token": .string("fault-refresh-token-0001"), "expires_in": .number(Double(expiresIn)),
+        ])])
+    }
+
+    struct Fixture {
+        let root: TemporaryDirectory
+        let cli: CLI
+        let peer: OAuthPeer
+        func stop() { peer.stop(); root.remove() }
+    }
+
+    func fixture(token: [JSONValue], device: JSONValue = device(), refresh: [JSONValue]? = nil,
+                 environment extra: [String: String] = [:]) throws -> Fixture {
+        var script: [String: JSONValue] = ["device": device, "token": .array(token)]
+        if let refresh { script["refresh"] = .array(refresh) }
+        let peer = try OAuthPeer("fault", [], script: .object(script))
+        let root = try TemporaryDirectory()
+        let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault", "CREDVAULT_BACKEND": "file",
+                                                     "CREDVAULT_AUTH_ISSUER_URL": peer.base, "CREDVAULT_AUTH_CLIENT_ID": "cli"]
+                                                    .merging(extra) { $1 })
+        return Fixture(root: root, cli: cli, peer: peer)
+    }
+
+    func login(_ fixture: Fixture, _ arguments: [String] = ["--no-browser"], timeout: TimeInterval = 60) throws -> ProcessOutput {
+        try fixture.cli.run(["auth", "login"] + arguments, timeout: timeout)
+    }
+
+    func pollTimes(_ fixture: Fixture) -> [Double] {
+        fixture.peer.requests(grant: Self.deviceGrant).compactMap { $0["t"]?.numberValue }
+    }
+
+    @Test("HTTP 500, then authorization_pending sent with HTTP 401 (as Dex does), then tokens; 500 doubles the wait; verification_url accepted")
+    func serverErrorThenPending401() throws {
+        let fixture = try fixture(token: [.object(["status": .number(500), "body": .string("oops")]), Self.pending(401), Self.tokens()],
+                                  device: Self.device(alias: true))
+        defer { fixture.stop() }
+        let output = try login(fixture)
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stderr.contains("$BASE/activate") == false && output.stderr.contains("/activate"), "verification_url is shown: \(output.stderr)")
+        #expect(output.stderr.contains("HTTP 500; retrying in 2 s"))
+        let times = pollTimes(fixture)
+        #expect(times.count == 3)
+        if times.count == 3 {
+            #expect(times[1] - times[0] >= 1.9, "after a 500 the wait doubles to 2 s")
+            #expect(times[2] - times[1] >= 0.9 && times[2] - times[1] < 1.9, "pending (even with 401) waits the interval again")
+        }
+        #expect(try fixture.cli.run("auth", "resolve", "--raw").stdoutText == "fault-access-token-0001")
+    }
+
+    @Test("form-encoded answers and a missing interval: the client uses 5 s")
+    func formEncodedAndDefaultInterval() throws {
+        let device = JSONValue.object(["status": .number(200),
+                                       "form": .string("device_code=dc-2&user_code=ABCD-2345&verification_uri=$BASE%2Factivate&expires_in=60")])
+        let tokens = JSONValue.object(["status": .number(200), "form": .string("access_token=form-token-0001&token_type=bearer&expires_in=3600")])
+        let fixture = try fixture(token: [tokens], device: device)
+        defer { fixture.stop() }
+        let started = Date().timeIntervalSince1970
+        let output = try login(fixture)
+        #expect(output.status == 0, "\(output.stderr)")
+        let times = pollTimes(fixture)
+        #expect(times.count == 1)
+        #expect((times.first ?? 0) - started >= 4.9, "RFC 8628 §3.2: no interval means 5 s")
+        #expect(try fixture.cli.run("auth", "resolve", "--raw").stdoutText == "form-token-0001")
+    }
+
+    @Test("slow_down carrying a larger interval: the client adopts it for every later poll")
+    func slowDownWithInterval() throws {
+        let fixture = try fixture(token: [Self.pending(400, "slow_down", extra: ["interval": .number(7)]), Self.pending(), Self.tokens()])
+        defer { fixture.stop() }
+        let output = try login(fixture, timeout: 90)
+        #expect(output.status == 0, "\(output.stderr)")
+        let times = pollTimes(fixture)
+        #expect(times.count == 3)
+        if times.count == 3 {
+            #expect(times[1] - times[0] >= 6.9, "the server's 7 s beats 1 + 5 s")
+            #expect(times[2] - times[1] >= 6.9, "and stays for every later request")
+        }
+    }
+
+    @Test("a dropped connection backs off by doubling, then the login completes")
+    func droppedConnection() throws {
+        let fixture = try fixture(token: [.object(["drop": .bool(true)]), Self.tokens()])
+        defer { fixture.stop() }
+        let output = try login(fixture)
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stderr.contains("retrying in 2 s"), "\(output.stderr)")
+        let times = pollTimes(fixture)
+        if times.count == 2 { #expect(times[1] - times[0] >= 1.9) }
+    }
+
+    @Test("malformed JSON in a 200 answer stops with a data error (65), nothing stored")
+    func malformedJSON() throws {
+        let fixture = try fixture(token: [.object(["status": .number(200), "content_type": .string("application/json"), "body": .string("{\"access_token\": ")])])
+        defer { fixture.stop() }
+        let output = try login(fixture)
+        #expect(output.status == 65, "\(output.stderr)")
+        #expect(output.stderr.contains("without an access token"))
+        #expect(try fixture.cli.run("auth", "resolve").status == 80)
+    }
+
+    @Test("an unknown error code stops polling with the server's description; access_denied says 'Authorization denied'")
+    func terminalErrors() throws {
+        let declined = try fixture(token: [.object(["status": .number(400), "json": .object([
+            "error": .string("authorization_declined"), "error_description": .string("The user declined the request")])])])
+        defer { declined.stop() }
+        let output = try login(declined)
+        #expect(output.status == 77)
+        #expect(output.stderr.contains("authorization_declined (The user declined the request)"))
+        #expect(pollTimes(declined).count == 1, "no further polls after a terminal error")
+
+        let denied = try fixture(token: [Self.pending(400, "access_denied")])
+        defer { denied.stop() }
+        let deniedOutput = try login(denied)
+        #expect(deniedOutput.status == 77)
+        #expect(deniedOutput.stderr.contains("Authorization denied"))
+
+        let expired = try fixture(token: [Self.pending(400, "expired_token")])
+        defer { expired.stop() }
+        let expiredOutput = try login(expired)
+        #expect(expiredOutput.status == 75)
+        #expect(expiredOutput.stderr.contains("Device code expired; run login again"))
+    }
+
+    @Test("Ctrl-C while waiting exits 130 and writes nothing")
+    func interrupt() throws {
+        let fixture = try fixture(token: [Self.pending()])
+        defer { fixture.stop() }
+        let process = try BackgroundCLI(fixture.cli, ["auth", "login", "--no-browser"], directory: fixture.root.path)
+        _ = try process.userCode()
+        // Interrupted while polling: after the first poll has reached the server.
+        #expect(waitUntil(seconds: 20) { !fixture.peer.requests(grant: "urn:ietf:params:oauth:grant-type:device_code").isEmpty })
+        kill(process.child.pid, SIGINT)
+        #expect(process.wait(timeout: 10) == 130)
+        #expect(process.stderr.contains("login cancelled; nothing was stored"))
+        #expect(!FileManager.default.fileExists(atPath: fixture.root.path + "/vault/credentials.json"))
+    }
+
+    @Test("the browser gets verification_uri_complete when a display exists; --no-browser or no display leaves it alone")
+    func browser() throws {
+        let fixture = try fixture(token: [Self.tokens()])
+        defer { fixture.stop() }
+        let record = fixture.root.path + "/opened"
+        let script = fixture.root.path + "/browser"
+        try "#!/bin/sh\necho \"$1\" >> '\(record)'\n".write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let output = try fixture.cli.run(["auth", "login"], extra: ["DISPLAY": ":99", "BROWSER": script])
+        #expect(output.status == 0, "\(output.stderr)")
+        let opened = (try? String(contentsOfFile: record, encoding: .utf8)) ?? ""
+        #expect(opened == "\(fixture.peer.base)/activate?code=WXYZ-2345\n")
+        #expect(output.stderr.contains("WXYZ-2345"), "the code is still shown")
+
+        try? FileManager.default.removeItem(atPath: record)
+        #expect(try fixture.cli.run(["auth", "login", "--no-browser"], extra: ["DISPLAY": ":99", "BROWSER": script]).status == 0)
+        #expect(try fixture.cli.run(["auth", "login"], extra: ["BROWSER": script]).status == 0)
+        #expect(!FileManager.default.fileExists(atPath: record), "no browser without a display or with --no-browser")
+
+        let failing = try fixture.cli.run(["auth", "login"], extra: ["DISPLAY": ":99", "BROWSER": "/bin/false"])
+        #expect(failing.status == 0, "a browser that cannot be opened is not an error")
+        #expect(failing.stderr.contains("Could not open browser automatically"))
+    }
+
+    @Test("refresh faults: a 5xx while the access token is valid keeps it with a warning; an expired one fails")
+    func refreshServerError() throws {
+        // A 4-second token: a refresh is due half-way through.
+        let fixture = try fixture(token: [Self.tokens(expiresIn: 4)], refresh: [.object(["status": .number(503), "body": .string("down")])])
+        defer { fixture.stop() }
+        #expect(try login(fixture).status == 0)
+        fixedPause(2.2, because: "a 4 s access token: its refresh is due after half its life")
+        let kept = try fixture.cli.run("auth", "resolve", "--raw")
+        #expect(kept.status == 0, "\(kept.stderr)")
+        #expect(kept.stdoutText == "fault-access-token-0001")
+        #expect(kept.stderr.contains("cannot refresh the prod access token") && kept.stderr.contains("HTTP 503"))
+        fixedPause(2, because: "a 4 s access token: expired after its life")
+        let expired = try fixture.cli.run("auth", "resolve")
+        #expect(expired.status == 69, "\(expired.stderr)")
+        #expect(expired.stderr.contains("expired and cannot be refreshed"))
+    }
+
+    @Test("a refresh response without a refresh_token keeps the old one (RFC 6749 §6)")
+    func refreshKeepsOldRefreshToken() throws {
+        let fresh = JSONValue.object(["status": .number(200), "json": .object([
+            "access_token": .string("fault-access-token-0002"), "token_type": .string("Bearer"), "expires_in": .number(4)])])
+        let fixture = try fixture(token: [Self.tokens(expiresIn: 4)], refresh: [fresh, Self.tokens(expiresIn: 3600, accessToken: "fault-access-token-0003")])
+        defer { fixture.stop() }
+        #expect(try login(fixture).status == 0)
+        fixedPause(2.2, because: "a 4 s access token: its refresh is due after half its life")
+        #expect(try fixture.cli.run("auth", "resolve", "--raw").stdoutText == "fault-access-token-0002")
+        fixedPause(2.2, because: "a 4 s access token: its refresh is due after half its life")
+        #expect(try fixture.cli.run("auth", "resolve", "--raw").stdoutText == "fault-access-token-0003")
+        let refreshes = fixture.peer.requests(grant: "refresh_token")
+        #expect(refreshes.map { $0["refresh_token"] } == [.string("fault-refresh-token-0001"), .string("fault-refresh-token-0001")],
+                "the second refresh still sends the original refresh token")
+    }
+
+    @Test("tokens never appear in arguments, --verbose traces or error messages")
+    func secretsStayOut() throws {
+        let refused = JSONValue.object(["status": .number(400), "json": .object(["error": .string("invalid_grant")])])
+        let fixture = try fixture(token: [Self.pending(), Self.tokens(expiresIn: 4)], refresh: [refused])
+        defer { fixture.stop() }
+        let login = try BackgroundCLI(fixture.cli, ["--verbose", "auth", "login", "--no-browser"], directory: fixture.root.path)
+        _ = try login.userCode()
+        let commandLine = try String(decoding: Data(contentsOf: URL(fileURLWithPath: "/proc/\(login.child.pid)/cmdline")), as: UTF8.self)
+        #expect(login.wait(timeout: 30) == 0, "\(login.stderr)")
+        fixedPause(2.2, because: "a 4 s access token: its refresh is due after half its life")
+        var outputs = [login.stdout, login.stderr, commandLine]
+        for arguments in [["--verbose", "auth", "status"], ["--verbose", "auth", "resolve"], ["--verbose", "auth", "status", "--json"],
+                          ["--verbose", "auth", "logout"]] {
+            let output = try fixture.cli.run(arguments)
+            outputs += [output.stdoutText, output.stderr]
+        }
+        let all = outputs.joined(separator: "\n")
+        #expect(all.contains("http: POST \(fixture.peer.base)/token grant_type=refresh_token → HTTP 400 error=invalid_grant"),
+                "--verbose traces the exchanges: \(all)")
+        #expect(all.contains("Token refresh failed"))
+        for secret in ["fault-access-token-0001", "fault-refresh-token-0001", "dc-1"] {
+            #expect(!all.contains(secret), "\(secret) leaked")
+        }
+    }
+}
