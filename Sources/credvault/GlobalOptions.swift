@@ -117,3 +117,24 @@ struct GlobalOptions: Sendable {
         return vault
     }
 }
+
+extension GlobalOptions {
+    /// A verb's result on standard output: the JSON document with `--json`, else the text for
+    /// people (which carries its own line end).
+    func report(_ document: @autoclosure () -> JSONValue, text: @autoclosure () -> String) {
+        StandardStream.output.write(json ? document().serialized() + "\n" : text())
+    }
+}
+
+/// `--all-apps`, for the verbs that read a whole shared keyring (list, export, migrate).
+struct AppScopeFlag: ParsableArguments {
+    @Flag(help: "Include every program's items from a shared keyring (Python keyring's, secret-tool's…), not only this app's.")
+    var allApps = false
+
+    /// `options` with the scope applied.
+    func applied(to options: GlobalOptions) -> GlobalOptions {
+        var options = options
+        options.includeOtherApps = allApps
+        return options
+    }
+}

@@ -119,12 +119,10 @@ struct ListCommand: AsyncParsableCommand {
     @OptionGroup var flags: GlobalFlags
     var options: GlobalOptions { flags.options }
     @Argument(help: "Only this service.") var service: String?
-    @Flag(help: "Include every program's items from a shared keyring (Python keyring's, secret-tool's…), not only this app's.")
-    var allApps = false
+    @OptionGroup var scope: AppScopeFlag
 
     func run() async throws {
-        var options = self.options
-        options.includeOtherApps = allApps
+        let options = scope.applied(to: self.options)
         try await Terminal.run(options) {
             let vault = try await options.openVault()
             let items = try await vault.list(service: service)

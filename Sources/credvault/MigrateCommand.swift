@@ -16,12 +16,10 @@ struct MigrateCommand: AsyncParsableCommand {
     @Option(help: "When an item exists in the destination: fail (the default, before writing anything), skip, or overwrite.")
     var onConflict: ConflictPolicy = .fail
     @Flag(help: "Delete the copied items from the source after they were read back from the destination.") var deleteSource = false
-    @Flag(help: "Include every program's items from a shared keyring (Python keyring's, secret-tool's…), not only this app's.")
-    var allApps = false
+    @OptionGroup var scope: AppScopeFlag
 
     func run() async throws {
-        var options = self.options
-        options.includeOtherApps = allApps
+        let options = scope.applied(to: self.options)
         try await Terminal.run(options) {
             var sourceOptions = try options.vaultOptions(); sourceOptions.backend = from
             var destinationOptions = try options.vaultOptions(); destinationOptions.backend = to

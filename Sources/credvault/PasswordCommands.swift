@@ -58,12 +58,10 @@ struct ExportCommand: AsyncParsableCommand {
     var kdf: KDFProfile = .moderate
     @Flag(help: "Replace an existing --out file.")
     var force = false
-    @Flag(help: "Include every program's items from a shared keyring (Python keyring's, secret-tool's…), not only this app's.")
-    var allApps = false
+    @OptionGroup var scope: AppScopeFlag
 
     func run() async throws {
-        var options = self.options
-        options.includeOtherApps = allApps
+        let options = scope.applied(to: self.options)
         try await Terminal.run(options) {
             if out == nil, StandardStream.output.isTerminal {
                 throw CredentialVaultError(.usage, "refusing to write a binary bundle to a terminal; use --out FILE or redirect stdout")

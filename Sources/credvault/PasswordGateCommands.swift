@@ -59,11 +59,7 @@ struct PasswordSetCommand: AsyncParsableCommand {
                 try PasswordProtection.enable(directory: context.directory, passphrase: key, kdf: kdf, lockTimeout: context.lockTimeout)
             }
             let status = try PasswordProtection.status(directory: context.directory)
-            if options.json {
-                StandardStream.output.write(JSONValue.object(["enabled": .bool(true), "path": .string(status.path)]).serialized() + "\n")
-            } else {
-                StandardStream.output.write("Password set: the file store is now \(status.path) (encrypted); the plaintext file was overwritten and removed.\n")
-            }
+            options.report(JSONValue.object(["enabled": .bool(true), "path": .string(status.path)]), text: "Password set: the file store is now \(status.path) (encrypted); the plaintext file was overwritten and removed.\n")
         }
     }
 }
@@ -93,11 +89,7 @@ struct PasswordClearCommand: AsyncParsableCommand {
             try ProgressLine.around("Deriving the key (Argon2id)…", options: options) {
                 try PasswordProtection.disable(directory: context.directory, passphrase: key, lockTimeout: context.lockTimeout, context: context)
             }
-            if options.json {
-                StandardStream.output.write(JSONValue.object(["enabled": .bool(false), "path": .string(context.directory + "/credentials.json")]).serialized() + "\n")
-            } else {
-                StandardStream.output.write("Password cleared: secrets are in \(context.directory)/credentials.json, protected by its 0600 mode only.\n")
-            }
+            options.report(JSONValue.object(["enabled": .bool(false), "path": .string(context.directory + "/credentials.json")]), text: "Password cleared: secrets are in \(context.directory)/credentials.json, protected by its 0600 mode only.\n")
         }
     }
 }
@@ -124,11 +116,7 @@ struct PasswordChangeCommand: AsyncParsableCommand {
             try ProgressLine.around("Rewrapping the data key (Argon2id)…", options: options) {
                 try PasswordProtection.change(directory: context.directory, current: current, new: new, kdf: kdf, lockTimeout: context.lockTimeout, context: context)
             }
-            if options.json {
-                StandardStream.output.write(JSONValue.object(["changed": .bool(true), "path": .string(status.path)]).serialized() + "\n")
-            } else {
-                StandardStream.output.write("Password changed for \(status.path).\n")
-            }
+            options.report(JSONValue.object(["changed": .bool(true), "path": .string(status.path)]), text: "Password changed for \(status.path).\n")
         }
     }
 }

@@ -47,11 +47,7 @@ struct UnlockCommand: AsyncParsableCommand {
             let until = try ProgressLine.around("Deriving the key (Argon2id)…", options: options) {
                 try PasswordProtection.unlock(directory: context.directory, passphrase: key, duration: duration.duration, context: context)
             }
-            if options.json {
-                StandardStream.output.write(JSONValue.object(["unlocked": .bool(true), "until": .string(Timestamp.format(until))]).serialized() + "\n")
-            } else {
-                StandardStream.output.write("Unlocked \(status.path) until \(Timestamp.format(until)) (kernel keyring, this session). `credvault lock` forgets it now.\n")
-            }
+            options.report(JSONValue.object(["unlocked": .bool(true), "until": .string(Timestamp.format(until))]), text: "Unlocked \(status.path) until \(Timestamp.format(until)) (kernel keyring, this session). `credvault lock` forgets it now.\n")
         }
     }
 }
@@ -67,11 +63,7 @@ struct LockCommand: AsyncParsableCommand {
         try await Terminal.run(options) {
             let context = try options.context()
             let removed = try PasswordProtection.lock(directory: context.directory)
-            if options.json {
-                StandardStream.output.write(JSONValue.object(["locked": .bool(true), "was_cached": .bool(removed)]).serialized() + "\n")
-            } else {
-                StandardStream.output.write(removed ? "Locked: the cached key was removed from the kernel keyring.\n" : "Already locked: no cached key.\n")
-            }
+            options.report(JSONValue.object(["locked": .bool(true), "was_cached": .bool(removed)]), text: removed ? "Locked: the cached key was removed from the kernel keyring.\n" : "Already locked: no cached key.\n")
         }
     }
 }

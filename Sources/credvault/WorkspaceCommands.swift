@@ -62,11 +62,7 @@ struct WorkspaceKeyRemoveCommand: AsyncParsableCommand {
         try await Terminal.run(options) {
             let session = try await options.openAuthSession()
             let mode = try await session.removeWorkspaceKey(name)
-            if options.json {
-                StandardStream.output.write(JSONValue.object(["removed": .bool(true), "workspace": .string(name), "mode": .string(mode.rawValue)]).serialized() + "\n")
-            } else {
-                StandardStream.output.write("Removed the API key of workspace '\(name)' (\(mode) mode).\n")
-            }
+            options.report(JSONValue.object(["removed": .bool(true), "workspace": .string(name), "mode": .string(mode.rawValue)]), text: "Removed the API key of workspace '\(name)' (\(mode) mode).\n")
         }
     }
 }
@@ -129,11 +125,7 @@ struct WorkspaceUseCommand: AsyncParsableCommand {
         try await Terminal.run(options) {
             let session = try await options.openAuthSession()
             let (mode, hasKey) = try await session.useWorkspace(name)
-            if options.json {
-                StandardStream.output.write(JSONValue.object(["workspace": .string(name), "mode": .string(mode.rawValue), "has_key": .bool(hasKey)]).serialized() + "\n")
-            } else {
-                StandardStream.output.write("Active workspace (\(mode) mode): \(name)\(hasKey ? "" : " (no key stored; the OAuth login or personal access token will be used)")\n")
-            }
+            options.report(JSONValue.object(["workspace": .string(name), "mode": .string(mode.rawValue), "has_key": .bool(hasKey)]), text: "Active workspace (\(mode) mode): \(name)\(hasKey ? "" : " (no key stored; the OAuth login or personal access token will be used)")\n")
             if let variable = session.settings.variable("WORKSPACE")?.name, !options.quiet {
                 Terminal.warn("\(variable) is set and overrides the active workspace")
             }

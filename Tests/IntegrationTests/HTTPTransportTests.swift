@@ -7,24 +7,10 @@ import CredentialVaultTestSupport
 /// reported at once rather than retried until the deadline.
 @Suite("HTTP transport")
 struct HTTPTransportTests {
-    /// A loopback port nobody listens on: bound, read back, then closed.
-    static func closedPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw HarnessError("cannot bind a loopback port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     @Test("a refused connection is .connectionRefused, within the first connect, not at the 20 s deadline")
     func refused() async throws {
-        let url = "http://127.0.0.1:\(try Self.closedPort())/x"
+        // A port bound, read back and closed: nobody listens there.
+        let url = "http://127.0.0.1:\(try ServiceProcess.freePort())/x"
         let started = ContinuousClock.now
         do {
             _ = try await HTTPTransport(timeout: .seconds(20)).send(HTTPRequest(method: "GET", url: url))
