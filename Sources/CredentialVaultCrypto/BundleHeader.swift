@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The 80-byte header of a bundle, format version 1 (docs/FORMAT.md). All integers are
 /// big-endian. The whole header is bound into the encryption key, so changing any byte of

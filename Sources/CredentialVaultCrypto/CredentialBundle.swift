@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// An encrypted backup of credentials: bundle format version 1 (docs/FORMAT.md).
 ///

@@ -4,9 +4,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The password-protected store, `credentials.cvstore`, format version 1 (docs/FORMAT.md).
 ///

@@ -6,9 +6,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The options every verb accepts, before or after the verb, as ArgumentParser reads them:
 /// the root command declares them (so it consumes them anywhere on the line) and a verb holds

@@ -5,9 +5,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The SERVICE and ACCOUNT arguments of `set`, `get` and `delete`.
 struct KeyArguments: ParsableArguments {

@@ -5,9 +5,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Where a passphrase comes from: `--passphrase-file` (must be 0600), `--passphrase-fd`, or
 /// a no-echo prompt on the terminal. Never an argument or an environment variable.

@@ -6,9 +6,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 struct PasswordCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -6,9 +6,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The current passphrase of a password-protected store: `--passphrase-file`/`--passphrase-fd`
 /// when given, else the unlock sources (systemd credential, <APP>_PASSPHRASE_FILE,
