@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// The project's one HTTP client (AsyncHTTPClient), used by the login flows and the OpenBao
 /// backend: a deadline over each exchange, a bounded body, an optional CA file as the only
@@ -41,7 +42,7 @@ public struct HTTPTransport: Sendable {
         // A refused connection is an answer: report it now instead of retrying with backoff
         // until the deadline.
         configuration.connectionPool.retryConnectionEstablishment = false
-        client = ClientOwner(HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration))
+        client = ClientOwner(configuration)
     }
 
     /// Sends `request` and collects the whole answer.
@@ -57,7 +58,7 @@ public struct HTTPTransport: Sendable {
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         do {
-            let response = try await client.client.execute(outgoing, deadline: .now() + TimeAmount.nanoseconds(Self.nanoseconds(timeout)))
+            let response = try await client.client().execute(outgoing, deadline: .now() + TimeAmount.nanoseconds(Self.nanoseconds(timeout)))
             let body = try await response.body.collect(upTo: maximumBodySize)
             let answer = HTTPResponse(status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
                                       body: Array(body.readableBytesView))
@@ -97,9 +98,22 @@ public struct HTTPTransport: Sendable {
     }
 }
 
-/// Owns the `HTTPClient` and shuts it down with the last copy of the transport.
+/// Makes the `HTTPClient` at the first exchange (a run that sends nothing starts no event-loop
+/// threads) and shuts it down with the last copy of the transport.
 private final class ClientOwner: Sendable {
-    let client: HTTPClient
-    init(_ client: HTTPClient) { self.client = client }
-    deinit { try? client.syncShutdown() }
+    private let configuration: HTTPClient.Configuration
+    private let made = Mutex<HTTPClient?>(nil)
+
+    init(_ configuration: HTTPClient.Configuration) { self.configuration = configuration }
+
+    func client() -> HTTPClient {
+        made.withLock { made in
+            if let made { return made }
+            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            made = client
+            return client
+        }
+    }
+
+    deinit { try? made.withLock { $0 }?.syncShutdown() }
 }
