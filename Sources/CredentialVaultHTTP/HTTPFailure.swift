@@ -17,6 +17,9 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
         case bodyTooLarge
         /// The URL cannot be sent (no host, an unsupported scheme).
         case invalidURL
+        /// The server redirected to another origin (or too often): not followed, so nothing
+        /// was sent there.
+        case redirectRefused
         /// Any other transport error.
         case other
     }
@@ -46,6 +49,7 @@ public struct HTTPFailure: Error, Sendable, CustomStringConvertible {
         case .connectionClosed: return "the server closed the connection"
         case .bodyTooLarge: return "the answer is larger than the transport accepts"
         case .invalidURL: return "the URL is not valid"
+        case .redirectRefused: return "\(underlying), another server or scheme (or one redirect too many); not followed, nothing was sent there"
         case .other: return "\(underlying)"
         }
     }

@@ -4,6 +4,11 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import Synchronization
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// The project's one HTTP client (AsyncHTTPClient), used by the login flows and the OpenBao
 /// backend: a deadline over each exchange, a bounded body, an optional CA file as the only
@@ -42,10 +47,19 @@ public struct HTTPTransport: Sendable {
         // A refused connection is an answer: report it now instead of retrying with backoff
         // until the deadline.
         configuration.connectionPool.retryConnectionEstablishment = false
+        // Redirects are followed by `send`, within the origin only.
+        configuration.redirectConfiguration = .disallow
         client = ClientOwner(configuration)
     }
 
-    /// Sends `request` and collects the whole answer.
+    /// The most redirects followed in one exchange.
+    public static let maximumRedirects = 5
+
+    /// Sends `request` and collects the whole answer, all within one deadline: connection,
+    /// redirects and body (a server that trickles its body is cut off at the deadline).
+    /// Redirects are followed only within the request's origin (scheme, host and port), so
+    /// headers and bodies (tokens) never go to another server and https never becomes http;
+    /// the trace names every URL contacted.
     ///
     /// - Parameters:
     ///   - request: what to send.
@@ -53,21 +67,68 @@ public struct HTTPTransport: Sendable {
     /// - Throws: ``HTTPFailure`` when no answer came; an answer with any status is returned.
     public func send(_ request: HTTPRequest, timeout: Duration? = nil) async throws(HTTPFailure) -> HTTPResponse {
         let timeout = timeout ?? self.timeout
+        let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Self.nanoseconds(timeout))
+        var current = request
+        var redirects = 0
+        while true {
+            let answer: (response: HTTPResponse, location: String?)
+            do {
+                answer = try await Self.withDeadline(timeout) { [client, maximumBodySize, current] in
+                    try await Self.exchange(current, client: client.client(), deadline: deadline, maximumBodySize: maximumBodySize)
+                }
+            } catch {
+                let failure = error as? HTTPFailure ?? HTTPFailure(Self.kind(of: error), url: current.url, underlying: error, timeout: timeout)
+                trace?("\(current.method) \(current.url)\(current.note) → \(failure.reason)")
+                throw failure
+            }
+            let response = answer.response
+            trace?("\(current.method) \(current.url)\(current.note) → HTTP \(response.status)\(current.answerNote?(response) ?? "")")
+            guard [301, 302, 303, 307, 308].contains(response.status), let location = answer.location else { return response }
+            guard let target = HTTPOrigin.resolve(location, against: current.url), HTTPOrigin(target) == HTTPOrigin(current.url),
+                  HTTPOrigin(target) != nil else {
+                let refused = HTTPFailure(.redirectRefused, url: current.url, underlying: RedirectRefused(location: location), timeout: timeout)
+                trace?("\(current.method) \(current.url) → \(refused.reason)")
+                throw refused
+            }
+            redirects += 1
+            guard redirects <= Self.maximumRedirects else {
+                throw HTTPFailure(.redirectRefused, url: request.url, underlying: RedirectRefused(location: location), timeout: timeout)
+            }
+            current.url = target
+            // 303, and 301/302 after a POST, continue as a GET without the body (RFC 9110 §15.4).
+            if response.status == 303 || (current.method == "POST" && [301, 302].contains(response.status)) {
+                current.method = "GET"
+                current.body = nil
+                current.headers.removeAll { $0.name.lowercased() == "content-type" }
+            }
+        }
+    }
+
+    /// One request and its whole body, without following redirects.
+    private static func exchange(_ request: HTTPRequest, client: HTTPClient, deadline: NIODeadline,
+                                 maximumBodySize: Int) async throws -> (response: HTTPResponse, location: String?) {
         var outgoing = HTTPClientRequest(url: request.url)
         outgoing.method = HTTPMethod(rawValue: request.method)
         for header in request.headers { outgoing.headers.add(name: header.name, value: header.value) }
         if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
-        do {
-            let response = try await client.client().execute(outgoing, deadline: .now() + TimeAmount.nanoseconds(Self.nanoseconds(timeout)))
-            let body = try await response.body.collect(upTo: maximumBodySize)
-            let answer = HTTPResponse(status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
-                                      body: Array(body.readableBytesView))
-            trace?("\(request.method) \(request.url)\(request.note) → HTTP \(answer.status)\(request.answerNote?(answer) ?? "")")
-            return answer
-        } catch {
-            let failure = HTTPFailure(Self.kind(of: error), url: request.url, underlying: error, timeout: timeout)
-            trace?("\(request.method) \(request.url)\(request.note) → \(failure.reason)")
-            throw failure
+        let response = try await client.execute(outgoing, deadline: deadline)
+        let body = try await response.body.collect(upTo: maximumBodySize)
+        return (HTTPResponse(status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
+                             body: Array(body.readableBytesView)),
+                response.headers.first(name: "Location"))
+    }
+
+    /// `work`, cancelled when `timeout` passes first (then ``HTTPFailure/Kind/timedOut``).
+    private static func withDeadline<Result: Sendable>(_ timeout: Duration, _ work: @escaping @Sendable () async throws -> Result) async throws -> Result {
+        try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await work() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else { throw HTTPClientError.deadlineExceeded }
+            return result
         }
     }
 
@@ -116,4 +177,32 @@ private final class ClientOwner: Sendable {
     }
 
     deinit { try? made.withLock { $0 }?.syncShutdown() }
+}
+
+/// A redirect that `send` did not follow: to another origin, or one too many.
+public struct RedirectRefused: Error, Sendable, CustomStringConvertible {
+    /// The `Location` the server gave.
+    public let location: String
+    public var description: String { "redirected to \(location)" }
+}
+
+/// The origin of a URL (RFC 6454): scheme, host and port, lowercased, default ports filled in.
+struct HTTPOrigin: Equatable {
+    let scheme: String
+    let host: String
+    let port: Int
+
+    init?(_ url: String) {
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https",
+              let host = parsed.host?.lowercased(), !host.isEmpty else { return nil }
+        self.scheme = scheme
+        self.host = host
+        port = parsed.port ?? (scheme == "https" ? 443 : 80)
+    }
+
+    /// `location` (absolute, or relative to `base`) as an absolute URL.
+    static func resolve(_ location: String, against base: String) -> String? {
+        guard let baseURL = URL(string: base), let target = URL(string: location, relativeTo: baseURL) else { return nil }
+        return target.absoluteString
+    }
 }

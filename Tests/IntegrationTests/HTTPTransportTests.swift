@@ -55,3 +55,95 @@ struct HTTPTransportTests {
         }
     }
 }
+
+/// Hostile servers (issue 16, items 8 and 11): redirects stay within the origin, and one
+/// deadline covers the whole exchange, body included.
+@Suite("HTTP transport against hostile servers", .enabled(if: OAuthComponents.pythonPresent()))
+struct HostileServerTests {
+    /// A transport whose trace lines are collected.
+    final class Trace: @unchecked Sendable {
+        private let lock = NSLock()
+        private var collected: [String] = []
+        func add(_ line: String) { lock.withLock { collected.append(line) } }
+        var lines: [String] { lock.withLock { collected } }
+    }
+
+    static func transport(timeout: Duration = .seconds(10), trace: Trace) -> HTTPTransport {
+        var transport = HTTPTransport(timeout: timeout)
+        transport.trace = { trace.add($0) }
+        return transport
+    }
+
+    @Test("a redirect within the origin is followed (a POST after 302 continues as GET) and every URL is traced")
+    func sameOrigin() async throws {
+        let peer = try OAuthPeer("fault", [], script: .object([
+            "device": .object(["status": .number(302), "location": .string("$BASE/token"), "body": .string("")]),
+            "token": .array([.object(["status": .number(200), "json": .object(["ok": .bool(true)])])]),
+        ]))
+        defer { peer.stop() }
+        let trace = Trace()
+        let answer = try await Self.transport(trace: trace).send(HTTPRequest(method: "POST", url: "\(peer.base)/device", body: Array("a=b".utf8)))
+        #expect(answer.status == 200)
+        #expect(trace.lines == ["POST \(peer.base)/device → HTTP 302", "GET \(peer.base)/token → HTTP 200"], "\(trace.lines)")
+    }
+
+    @Test("a redirect to another server, or from http to https on the same host and port, is refused and sends nothing there")
+    func otherOrigin() async throws {
+        let target = try OAuthPeer("fault", [], script: .object(["device": .object(["status": .number(200)]), "token": .array([])]))
+        defer { target.stop() }
+        let hostile = try OAuthPeer("fault", ["--redirect-all", target.base])
+        defer { hostile.stop() }
+        let schemeChange = try OAuthPeer("fault", [], script: .object([
+            "device": .object(["status": .number(307), "location": .string("https://127.0.0.1:$PORT/device"), "body": .string("")]),
+            "token": .array([]),
+        ]))
+        defer { schemeChange.stop() }
+        for (server, what) in [(hostile, "another port"), (schemeChange, "another scheme")] {
+            let trace = Trace()
+            do {
+                _ = try await Self.transport(trace: trace).send(HTTPRequest(method: "POST", url: "\(server.base)/device",
+                                                                            headers: [(name: "X-Vault-Token", value: "hostile-test-token")],
+                                                                            body: Array("secret=1".utf8)))
+                Issue.record("a redirect to \(what) was followed")
+            } catch {
+                #expect(error.kind == .redirectRefused, "\(what): \(error)")
+                #expect(error.reason.contains("not followed"))
+            }
+            #expect(trace.lines.count == 2 && trace.lines[0].hasSuffix("→ HTTP 307"), "\(trace.lines)")
+        }
+        #expect(target.requests().isEmpty, "the other server was contacted: \(target.requests())")
+    }
+
+    @Test("a body trickled a byte every 0.5 s is cut off at the 2 s deadline (.timedOut), not read for 32 s")
+    func trickledBody() async throws {
+        let peer = try OAuthPeer("fault", [], script: .object([
+            "device": .object(["status": .number(200), "body": .string(String(repeating: "x", count: 64)), "trickle": .number(0.5)]),
+            "token": .array([]),
+        ]))
+        defer { peer.stop() }
+        let started = ContinuousClock.now
+        do {
+            _ = try await Self.transport(timeout: .seconds(2), trace: Trace()).send(HTTPRequest(method: "POST", url: "\(peer.base)/device", body: []))
+            Issue.record("a trickled body was read to its end")
+        } catch {
+            #expect(error.kind == .timedOut, "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
+    @Test("OpenBao behind a hostile redirect: exit 69 naming the redirect; the token never reaches the other server")
+    func openBaoRedirect() throws {
+        let target = try OAuthPeer("fault", [], script: .object(["device": .object(["status": .number(200)]), "token": .array([])]))
+        defer { target.stop() }
+        let hostile = try OAuthPeer("fault", ["--redirect-all", target.base])
+        defer { hostile.stop() }
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault", "BAO_ADDR": hostile.base,
+                                                      "BAO_TOKEN": "hostile-test-token"])
+        let get = try cli.run("--backend", "openbao", "get", "svc", "acct")
+        #expect(get.status == 69, "\(get.stderr)")
+        #expect(get.stderr.contains("redirected to \(target.base)") && get.stderr.contains("not followed"), "\(get.stderr)")
+        #expect(target.requests().isEmpty, "the token went to the other server: \(target.requests())")
+        #expect(!hostile.requests().isEmpty, "the hostile server was asked")
+    }
+}

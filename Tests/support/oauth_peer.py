@@ -11,7 +11,10 @@ proxy  Forwards every request to a real OAuth server (Glewlwyd) and logs it, so 
                                a used code (Glewlwyd: access_denied).
 fault  Answers from a script, for what a real server does not do on demand: HTTP 500,
        malformed JSON, form-encoded bodies, a missing interval, slow_down with an interval,
-       authorization_pending with HTTP 401, dropped connections, unknown error codes.
+       authorization_pending with HTTP 401, dropped connections, unknown error codes,
+       redirects ("location"), a body trickled one byte at a time ("trickle": seconds a byte).
+       With --redirect-all URL it answers every request with 307 to URL + the request's path
+       (a hostile server sending a client elsewhere).
 
 Prints "PORT=<n>" once listening. Every request is logged as one JSON line:
 {"t": seconds, "path": ..., "grant_type": ..., "status": ...}.
@@ -40,7 +43,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
-    def send(self, status, body=b"", content_type="application/json", headers=()):
+    def send(self, status, body=b"", content_type="application/json", headers=(), trickle=0):
         self.send_response(status)
         if body or status != 204:
             self.send_header("Content-Type", content_type)
@@ -49,13 +52,28 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_header(name, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not trickle:
+            self.wfile.write(body)
+            return
+        try:
+            for index in range(len(body)):
+                self.wfile.write(body[index:index + 1])
+                self.wfile.flush()
+                time.sleep(trickle)
+        except OSError:
+            pass  # the client gave up
 
     def do_GET(self):
         self.handle_request("GET", b"")
 
     def do_POST(self):
         self.handle_request("POST", self.body())
+
+    def do_PUT(self):
+        self.handle_request("PUT", self.body())
+
+    def do_LIST(self):
+        self.handle_request("LIST", b"")
 
     def handle_request(self, method, body):
         form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
@@ -64,7 +82,10 @@ class Handler(BaseHTTPRequestHandler):
                  # Only the fault server's own fake refresh tokens are logged; never a proxied one.
                  "refresh_token": (form.get("refresh_token") or [None])[0] if args.role == "fault" else None,
                  "authorization": "bearer" if (self.headers.get("Authorization") or "").startswith("Bearer ") else None}
-        if args.role == "proxy":
+        if args.redirect_all:
+            status = 307
+            self.send(status, b"", "text/plain", [("Location", args.redirect_all + self.path)])
+        elif args.role == "proxy":
             status = self.proxy(method, body, grant)
         else:
             status = self.fault(method, body, grant, form)
@@ -129,13 +150,16 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             return 0
         status = spec.get("status", 200)
+        port = str(self.server.server_address[1])
+        extra = [("Location", spec["location"].replace("$BASE", base).replace("$PORT", port))] if "location" in spec else []
+        trickle = spec.get("trickle", 0)
         if "json" in spec:
             text = json.dumps(spec["json"]).replace("$BASE", base)
-            self.send(status, text.encode(), "application/json")
+            self.send(status, text.encode(), "application/json", extra, trickle)
         elif "form" in spec:
             self.send(status, spec["form"].replace("$BASE", urllib.parse.quote(base, safe="")).encode(), "application/x-www-form-urlencoded")
         else:
-            self.send(status, spec.get("body", "").encode(), spec.get("content_type", "text/plain"))
+            self.send(status, spec.get("body", "").encode(), spec.get("content_type", "text/plain"), extra, trickle)
         return status
 
 
@@ -148,6 +172,7 @@ def main():
     parser.add_argument("--script")
     parser.add_argument("--double-first-poll", action="store_true")
     parser.add_argument("--steal-token", action="store_true")
+    parser.add_argument("--redirect-all")
     args = parser.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
