@@ -87,7 +87,7 @@ public struct DeviceAuthorizationClient: Sendable {
             throw CredentialVaultError(.dataError,
                 "the device authorization response from \(endpoint) lacks device_code, user_code or verification_uri")
         }
-        let expiresIn = reply.number("expires_in") ?? 1800
+        let expiresIn = reply.lifetime("expires_in") ?? 1800
         let interval = reply.number("interval").map { Int($0.rounded(.up)) }.flatMap { $0 > 0 ? $0 : nil } ?? Self.defaultInterval
         let cappedInterval = min(interval, Self.maximumInterval)
         let deadline = received.addingTimeInterval(min(expiresIn, timeout))

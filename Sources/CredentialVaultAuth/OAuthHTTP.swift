@@ -44,6 +44,16 @@ public struct HTTPReply: Sendable {
         return value
     }
 
+    /// The longest lifetime taken from a server, in seconds (ten years).
+    public static let longestLifetime: Double = 315_360_000
+
+    /// A lifetime in seconds (`expires_in`), clamped to 0…``longestLifetime``: a negative
+    /// value means already expired, and an absurd one (1e15 s, past the year 9999) is not
+    /// believed. nil when the field is absent or not a number.
+    public func lifetime(_ name: String) -> Double? {
+        number(name).map { min(max($0, 0), Self.longestLifetime) }
+    }
+
     static func parseFields(_ body: [UInt8], contentType: String?) -> [String: JSONValue]? {
         let type = contentType?.lowercased() ?? ""
         let trimmed = body.drop(while: { $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 })

@@ -22,7 +22,7 @@ package struct TokenResponse: Sendable {
         accessToken = SecretBytes(utf8: access)
         tokenType = reply.string("token_type") ?? "Bearer"
         refreshToken = reply.string("refresh_token").flatMap { $0.isEmpty ? nil : SecretBytes(utf8: $0) }
-        expiresIn = reply.number("expires_in")
+        expiresIn = reply.lifetime("expires_in")
         idToken = reply.string("id_token").map { SecretBytes(utf8: $0) }
         scope = reply.string("scope")
         self.received = received

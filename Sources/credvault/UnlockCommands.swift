@@ -6,25 +6,36 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// `15m`, `90s`, `1h`, `2h30m`, or plain seconds.
+/// `15m`, `90s`, `1h`, `2h30m`, or plain seconds, at most 7 days; anything larger, however many
+/// digits it has, is refused like any invalid value (exit 64), never an arithmetic overflow.
 struct DurationArgument: ExpressibleByArgument {
+    static let limit = 7 * 86_400
     let duration: Duration
     init?(argument: String) {
         var total = 0, number = 0, sawDigit = false
         for character in argument {
-            if let digit = character.wholeNumberValue { number = number * 10 + digit; sawDigit = true; continue }
+            if let digit = character.wholeNumberValue, character.isASCII {
+                number = number * 10 + digit
+                sawDigit = true
+                // Past the limit already: no unit can bring it back.
+                guard number <= Self.limit else { return nil }
+                continue
+            }
             guard sawDigit else { return nil }
+            let unit: Int
             switch character {
-            case "s": total += number
-            case "m": total += number * 60
-            case "h": total += number * 3600
-            case "d": total += number * 86400
+            case "s": unit = 1
+            case "m": unit = 60
+            case "h": unit = 3600
+            case "d": unit = 86_400
             default: return nil
             }
+            total += number * unit // both at most the limit: no overflow
+            guard total <= Self.limit else { return nil }
             number = 0; sawDigit = false
         }
         total += number
-        guard total > 0, total <= 7 * 86400 else { return nil }
+        guard total > 0, total <= Self.limit else { return nil }
         duration = .seconds(total)
     }
 }

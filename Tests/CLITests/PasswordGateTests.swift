@@ -32,6 +32,17 @@ struct PasswordGateTests {
 
     func bytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
 
+    @Test("unlock --for: a duration past 7 days, however many digits, is refused with 64 naming the value (it was an arithmetic-overflow crash)")
+    func unlockDurationRange() throws {
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault"])
+        for value in ["100000000000000000000", "999999999999999999h", "9223372036854775807s", "8d", "169h", "0", "1x"] {
+            let output = try cli.run("unlock", "--for", value)
+            #expect(output.status == 64, "--for \(value): \(output.status) \(output.stderr.prefix(300))")
+            #expect(output.stderr.contains(value), "--for \(value): \(output.stderr.prefix(300))")
+        }
+    }
+
     @Test("set → use → change → clear round trip; the encrypted file holds no plaintext; selection picks encrypted-file")
     func roundTrip() throws {
         let f = try fixture(); defer { f.root.remove() }

@@ -62,6 +62,25 @@ struct DeviceFlowFaultTests {
         fixture.peer.requests(grant: Self.deviceGrant).compactMap { $0["t"]?.numberValue }
     }
 
+    @Test("expires_in from a hostile server (-1e15, 1e15) crashes nothing: login, status and resolve answer, dates stay within 0001-9999 and near now")
+    func absurdExpiry() throws {
+        for expiresIn in [-1_000_000_000_000_000, 1_000_000_000_000_000] {
+            let fixture = try fixture(token: [Self.tokens(expiresIn: expiresIn)], refresh: [Self.tokens(expiresIn: 3600)])
+            defer { fixture.stop() }
+            let login = try self.login(fixture)
+            #expect(login.status == 0, "expires_in \(expiresIn): \(login.stderr)")
+            let status = try fixture.cli.run("auth", "status", "--json")
+            #expect(status.status == 0, "expires_in \(expiresIn): \(status.stderr)")
+            let document = try JSONParser.parse(status.stdout)
+            if let expires = document["expires_at"]?.stringValue {
+                let year = Int(expires.prefix(4)) ?? 0
+                #expect(year >= 2026 && year <= 2037, "expires_in \(expiresIn) gave \(expires)")
+            }
+            let resolve = try fixture.cli.run("auth", "resolve")
+            #expect(resolve.status == 0, "expires_in \(expiresIn): \(resolve.stderr)")
+        }
+    }
+
     @Test("HTTP 500, then authorization_pending sent with HTTP 401 (as Dex does), then tokens; 500 doubles the wait; verification_url accepted")
     func serverErrorThenPending401() throws {
         let fixture = try fixture(token: [.object(["status": .number(500), "body": .string("oops")]), Self.pending(401), Self.tokens()],
