@@ -16,6 +16,30 @@ extension StringProtocol {
     }
 }
 
+extension StringProtocol {
+    /// The text with every character a terminal would act on made visible as `\u{XX}`: the C0
+    /// controls (escape, bell, carriage return, backspace…), DEL, the C1 controls (U+0080 to
+    /// U+009F: CSI, OSC…) and the bidirectional overrides and isolates (U+202A to U+202E,
+    /// U+2066 to U+2069) that reorder what is shown. With `keepingLineBreaks`, `\n` and `\t`
+    /// stay. Text from outside (a server's messages, an ID token's claims, stored names) goes
+    /// through this before it reaches a terminal, so it cannot clear the screen, write the
+    /// clipboard (OSC 52), plant a link (OSC 8) or disguise a URL.
+    public func escapingControls(keepingLineBreaks: Bool = false) -> String {
+        var result = String.UnicodeScalarView()
+        for scalar in unicodeScalars {
+            let value = scalar.value
+            let isControl = value < 0x20 || (0x7F...0x9F).contains(value) || (0x202A...0x202E).contains(value)
+                || (0x2066...0x2069).contains(value)
+            if !isControl || (keepingLineBreaks && (scalar == "\n" || scalar == "\t")) {
+                result.append(scalar)
+            } else {
+                result.append(contentsOf: "\\u{\(String(value, radix: 16, uppercase: true))}".unicodeScalars)
+            }
+        }
+        return String(result)
+    }
+}
+
 extension Double {
     /// The value with exactly `digits` decimals, rounded half away from zero (`String(format: "%.2f")`).
     package func formatted(decimals digits: Int) -> String {

@@ -262,13 +262,14 @@ struct StatusCommand: AsyncParsableCommand {
                 }
                 if let due = status.refreshDueAt { text += "Refresh:    \(due < Date() ? "due now (at the next use)" : "from \(Timestamp.format(due))")\n" }
                 if status.needsLogin { text += "Login:      needed (the last refresh was refused)\n" }
-                StandardStream.output.write(text)
+                // The identity comes from the ID token: its control characters are made visible.
+                StandardStream.output.write(text.escapingControls(keepingLineBreaks: true))
                 if let warnings = status.credential?.warnings, !options.quiet { warnings.forEach { Terminal.warn($0) } }
             }
             if let problem = status.problem {
                 guard options.json else { throw problem }
                 // The status document above already carries the error: one JSON document only.
-                StandardStream.error.write(Array("credvault: error: \(problem.message)\n".utf8))
+                StandardStream.error.write("credvault: error: \(problem.message.escapingControls(keepingLineBreaks: true))\n")
                 throw ExitCode(problem.code.exitStatus)
             }
         }

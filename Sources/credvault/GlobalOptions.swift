@@ -117,9 +117,9 @@ struct GlobalOptions: Sendable {
 
 extension GlobalOptions {
     /// A verb's result on standard output: the JSON document with `--json`, else the text for
-    /// people (which carries its own line end).
+    /// people (which carries its own line end), its control characters made visible.
     func report(_ document: @autoclosure () -> JSONValue, text: @autoclosure () -> String) {
-        StandardStream.output.write(json ? document().serialized() + "\n" : text())
+        StandardStream.output.write(json ? document().serialized() + "\n" : text().escapingControls(keepingLineBreaks: true))
     }
 }
 

@@ -149,7 +149,10 @@ struct ListCommand: AsyncParsableCommand {
 
 /// Plain aligned columns.
 enum Table {
+    /// The rows in aligned columns, each cell's control characters made visible (stored names
+    /// come from other programs too).
     static func render(_ rows: [[String]]) -> String {
+        let rows = rows.map { $0.map { $0.escapingControls() } }
         guard let first = rows.first else { return "" }
         var widths = [Int](repeating: 0, count: first.count)
         for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }

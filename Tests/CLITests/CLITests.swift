@@ -11,6 +11,20 @@ struct CLITests {
         return (root, CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault"].merging(environment) { $1 }))
     }
 
+    @Test("stored names with terminal escapes (written by any program) are listed escaped; the secret itself comes back byte for byte")
+    func listEscapesNames() throws {
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault", "CREDVAULT_BACKEND": "file"])
+        let service = "svc\u{1B}[2J", account = "acct\u{1B}]8;;https://evil.example\u{07}"
+        #expect(try cli.run(["set", service, account], input: [0x1B, 0x5B, 0x41, 0x00, 0x07]).status == 0)
+        let list = try cli.run("list")
+        #expect(list.status == 0, "\(list.stderr)")
+        #expect(!list.stdout.contains(0x1B) && !list.stdout.contains(0x07), "raw control bytes in list: \(list.stdoutText)")
+        #expect(list.stdoutText.contains("svc\\u{1B}[2J") && list.stdoutText.contains("acct\\u{1B}]8;;https://evil.example\\u{7}"),
+                "\(list.stdoutText)")
+        #expect(try cli.run(["get", service, account]).stdout == [0x1B, 0x5B, 0x41, 0x00, 0x07], "secrets are binary-safe, never escaped")
+    }
+
     @Test("exit codes: 0 ok, 1 not found, 64 usage")
     func exitCodes() throws {
         let (root, cli) = try fixture(); defer { root.remove() }

@@ -62,6 +62,28 @@ struct DeviceFlowFaultTests {
         fixture.peer.requests(grant: Self.deviceGrant).compactMap { $0["t"]?.numberValue }
     }
 
+    @Test("terminal escapes from the server (OSC 52 clipboard, screen clear, CSI, bidi override) are shown escaped in the login box and the error, never sent raw")
+    func serverTextEscaped() throws {
+        let osc52 = "\u{1B}]52;c;aGk=\u{07}", clear = "\u{1B}[2J", csi = "\u{9B}31m", bidi = "\u{202E}"
+        let device: JSONValue = .object(["status": .number(200), "json": .object([
+            "device_code": .string("dc-1"), "user_code": .string("WXYZ-2345"), "expires_in": .number(60), "interval": .number(1),
+            "verification_uri": .string("$BASE/activate" + clear), "message": .string("Hello" + osc52 + bidi),
+        ])])
+        let denied: JSONValue = .object(["status": .number(400), "json": .object([
+            "error": .string("access_denied"), "error_description": .string("denied" + csi + osc52),
+        ])])
+        let fixture = try fixture(token: [denied], device: device)
+        defer { fixture.stop() }
+        let login = try self.login(fixture)
+        #expect(login.status != 0)
+        let everything = login.stdout + Array(login.stderr.utf8)
+        for byte: UInt8 in [0x1B, 0x07] { #expect(!everything.contains(byte), "raw control byte \(byte) reached the terminal: \(login.stderr)") }
+        for raw in [csi, bidi] { #expect(!login.stderr.contains(raw), "raw \(raw.unicodeScalars.first!.value) reached the terminal") }
+        #expect(login.stderr.contains("activate\\u{1B}[2J"), "the URL is shown escaped: \(login.stderr)")
+        #expect(login.stderr.contains("Hello\\u{1B}]52;c;aGk=\\u{7}\\u{202E}"), "the message is shown escaped: \(login.stderr)")
+        #expect(login.stderr.contains("denied\\u{9B}31m"), "the error description is shown escaped: \(login.stderr)")
+    }
+
     @Test("expires_in from a hostile server (-1e15, 1e15) crashes nothing: login, status and resolve answer, dates stay within 0001-9999 and near now")
     func absurdExpiry() throws {
         for expiresIn in [-1_000_000_000_000_000, 1_000_000_000_000_000] {
