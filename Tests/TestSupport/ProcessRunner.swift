@@ -63,30 +63,6 @@ package struct ChildProcess: Sendable {
         return (try spawn(arguments, environment: environment, stdin: fds[0], stdout: null, stderr: null), fds[1])
     }
 
-    /// Starts `arguments` with a pipe as the child's descriptor `descriptor`, and returns once
-    /// the child wrote its first line there (its signal that it is ready), with that line; nil
-    /// when it closed the pipe first. stdin is /dev/null; stdout too unless it is `descriptor`.
-    package static func spawnUntilFirstLine(_ arguments: [String], environment: [String: String], on descriptor: Int32,
-                                    stderr: Int32? = nil) throws -> (ChildProcess, String?) {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw HarnessError("pipe failed") }
-        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
-        defer { close(null); close(fds[0]) }
-        let child = try spawn(arguments, environment: environment, stdin: null, stdout: descriptor == 1 ? fds[1] : null,
-                              stderr: stderr ?? null, extra: descriptor == 1 ? [:] : [fds[1]: descriptor])
-        close(fds[1])
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        var ended = false
-        while true {
-            guard read(fds[0], &byte, 1) == 1 else { ended = true; break }
-            if byte == UInt8(ascii: "\n") { break }
-            line.append(byte)
-        }
-        return (child, ended && line.isEmpty ? nil : String(decoding: line, as: UTF8.self))
-    }
-
     /// Whether the child has not exited yet (waitid with WNOWAIT: the exit status stays for ``wait(timeout:)``).
     package var isRunning: Bool {
         var info = siginfo_t()
