@@ -60,7 +60,7 @@ public struct EncryptedFileBackend: CredentialBackend {
         let source = status.unlockSource(in: context)
         lines.append(Diagnostic("encrypted-file.unlock", source?.description ?? "no source: locked for non-interactive use",
                                 nextStep: source == nil ? "run `credvault unlock` on a terminal, or set \(context.app.variable("PASSPHRASE_FILE")) to a 0600 file" : nil))
-        lines.append(Diagnostic("encrypted-file.mfa", SecondFactor.isEnrolled(directory: directory) ? "TOTP second step enrolled" : "no second step"))
+        lines.append(Diagnostic("encrypted-file.mfa", status.requiresSecondStep ? "TOTP second step required" : "no second step"))
         return lines
     }
 }

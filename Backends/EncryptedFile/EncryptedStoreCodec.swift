@@ -20,6 +20,7 @@ final class EncryptedStoreCodec: FileStoreCodec, Sendable {
 
     var fileName: String { FileBackend.encryptedFileName }
     var mustExist: Bool { true }
+    var maximumFileSize: Int { StoreEnvelope.maximumFileSize }
 
     func decode(_ fileBytes: [UInt8], path: String) throws -> [UInt8] {
         let header = try StoreEnvelope.Header(file: fileBytes, path: path)
@@ -34,7 +35,7 @@ final class EncryptedStoreCodec: FileStoreCodec, Sendable {
                 guard let dataKey = try StoreEnvelope.unwrap(header, passphrase: passphrase) else {
                     throw CredentialVaultError(.permissionDenied, "wrong password for \(path) (from the \(source)); nothing was written")
                 }
-                try SecondFactor.verify(directory: FilePaths.directory(of: path), dataKey: dataKey, context: context)
+                try SecondFactor.verify(directory: FilePaths.directory(of: path), header: header, dataKey: dataKey, context: context)
                 unlocked = (header, dataKey)
             }
             guard let dataKey = unlocked?.dataKey, let document = StoreEnvelope.open(file: fileBytes, dataKey: dataKey) else {
@@ -52,8 +53,16 @@ final class EncryptedStoreCodec: FileStoreCodec, Sendable {
     func checkNotSuperseded(directory: String) throws {}
 
     /// A plaintext `credentials.json` left by an interrupted `password set` or `clear` is
-    /// overwritten and removed: the encrypted store is the store.
-    func didWrite(directory: String) throws {
-        SecureFileSystem.shred(directory + "/" + FileBackend.fileName)
+    /// overwritten and removed, once it has been read and every item in it is in the
+    /// encrypted store just written. One holding other items (written by something that did
+    /// not know of the password), or one that cannot be read, is left as it is: `password
+    /// status` reports it.
+    func didWrite(directory: String, document: FileStoreDocument) throws {
+        let plain = directory + "/" + FileBackend.fileName
+        guard SecureFileSystem.entry(plain) != nil,
+              let bytes = try? SecureFileSystem.read(plain, limit: FileStoreDocument.maximumSize),
+              let leftover = try? FileStoreReader.document(bytes, path: plain),
+              document.holdsEveryKey(of: leftover) else { return }
+        SecureFileSystem.shred(plain)
     }
 }

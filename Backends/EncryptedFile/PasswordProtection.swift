@@ -22,6 +22,8 @@ public enum PasswordProtection {
         public var plaintextLeftover: Bool
         /// Until when the unlock cache holds the key, if it does.
         public var cachedUntil: Date?
+        /// Whether the header requires the TOTP second step (``SecondFactor``).
+        public var requiresSecondStep = false
 
         /// What the next command would unlock with: the cache while it holds the key, else
         /// the first passphrase source of `context`.
@@ -38,13 +40,13 @@ public enum PasswordProtection {
     /// The gate's state in `directory`.
     public static func status(directory: String) throws -> Status {
         let (plain, encrypted, _) = paths(directory)
-        guard let descriptor = try SecureFileSystem.openForReading(encrypted) else {
+        guard let file = try SecureFileSystem.read(encrypted, limit: StoreEnvelope.maximumFileSize) else {
             return Status(enabled: false, path: encrypted, opsLimit: 0, memLimit: 0, plaintextLeftover: false, cachedUntil: nil)
         }
-        defer { try? descriptor.close() }
-        let header = try StoreEnvelope.Header(file: SecureFileSystem.readAll(descriptor, path: encrypted), path: encrypted)
+        let header = try StoreEnvelope.Header(file: file, path: encrypted)
         return Status(enabled: true, path: encrypted, opsLimit: header.opsLimit, memLimit: header.memLimit,
-                      plaintextLeftover: SecureFileSystem.exists(plain), cachedUntil: UnlockCache.read(header: header)?.1)
+                      plaintextLeftover: SecureFileSystem.exists(plain), cachedUntil: UnlockCache.read(header: header)?.1,
+                      requiresSecondStep: header.requiresSecondStep)
     }
 
     /// Derives the key once and keeps it in the kernel keyring for `duration` (``UnlockCache``).
@@ -53,23 +55,24 @@ public enum PasswordProtection {
     ///   keyring cannot be used.
     public static func unlock(directory: String, passphrase: SecureBuffer, duration: Duration, context: BackendContext? = nil) throws -> Date {
         let (_, header, dataKey) = try unlock(paths(directory).encrypted, passphrase: passphrase)
-        try SecondFactor.verify(directory: directory, dataKey: dataKey, context: context)
+        try SecondFactor.verify(directory: directory, header: header, dataKey: dataKey, context: context)
         return try UnlockCache.store(dataKey, header: header, duration: duration)
     }
 
     /// Removes the cached key at once. Returns whether one was cached.
     public static func lock(directory: String) throws -> Bool {
         let encrypted = paths(directory).encrypted
-        guard let descriptor = try SecureFileSystem.openForReading(encrypted) else { return false }
-        defer { try? descriptor.close() }
-        return UnlockCache.revoke(header: try StoreEnvelope.Header(file: SecureFileSystem.readAll(descriptor, path: encrypted), path: encrypted))
+        guard let file = try SecureFileSystem.read(encrypted, limit: StoreEnvelope.maximumFileSize) else { return false }
+        return UnlockCache.revoke(header: try StoreEnvelope.Header(file: file, path: encrypted))
     }
 
     /// Encrypts the plaintext store (or an empty one) under `passphrase`: the encrypted file
     /// is made durable first, then the plaintext is overwritten and removed.
     ///
-    /// - Throws: `.usage` when a password is already set.
+    /// - Throws: `.usage` when a password is already set or the passphrase is shorter than
+    ///   ``PassphrasePolicy/minimumLength``.
     public static func enable(directory: String, passphrase: SecureBuffer, kdf: KDFProfile, lockTimeout: Duration) throws {
+        try PassphrasePolicy.check(passphrase)
         try SecureFileSystem.ensureDirectory(directory)
         let (plain, encrypted, lockPath) = paths(directory)
         let lock = try FileLock(path: lockPath, timeout: lockTimeout)
@@ -78,9 +81,8 @@ public enum PasswordProtection {
             throw CredentialVaultError(.usage, "a password is already set for \(encrypted); use `credvault password change`")
         }
         var document = FileStoreDocument()
-        if let descriptor = try SecureFileSystem.openForReading(plain) {
-            defer { try? descriptor.close() }
-            document = try FileStoreReader.document(SecureFileSystem.readAll(descriptor, path: plain), path: plain)
+        if let bytes = try SecureFileSystem.read(plain, limit: FileStoreDocument.maximumSize) {
+            document = try FileStoreReader.document(bytes, path: plain)
         }
         let dataKey = SecureBuffer.random(count: SecretBox.keyBytes)
         let header = try StoreEnvelope.wrap(dataKey, passphrase: passphrase, opsLimit: kdf.opsLimit, memLimit: kdf.memLimit)
@@ -100,7 +102,7 @@ public enum PasswordProtection {
         let lock = try FileLock(path: lockPath, timeout: lockTimeout)
         defer { withExtendedLifetime(lock) {} }
         let (file, header, dataKey) = try unlock(encrypted, passphrase: passphrase)
-        try SecondFactor.verify(directory: directory, dataKey: dataKey, context: context)
+        try SecondFactor.verify(directory: directory, header: header, dataKey: dataKey, context: context)
         UnlockCache.revoke(header: header)
         guard let document = StoreEnvelope.open(file: file, dataKey: dataKey) else {
             throw CredentialVaultError(.dataError, "\(encrypted) was modified: its contents do not authenticate; it was left unchanged")
@@ -117,16 +119,37 @@ public enum PasswordProtection {
     /// Rewraps the data key under `newPassphrase`; the body is not re-encrypted.
     public static func change(directory: String, current: SecureBuffer, new newPassphrase: SecureBuffer,
                               kdf: KDFProfile?, lockTimeout: Duration, context: BackendContext? = nil) throws {
+        try PassphrasePolicy.check(newPassphrase)
         let (_, encrypted, lockPath) = paths(directory)
         let lock = try FileLock(path: lockPath, timeout: lockTimeout)
         defer { withExtendedLifetime(lock) {} }
         let (file, header, dataKey) = try unlock(encrypted, passphrase: current)
-        try SecondFactor.verify(directory: directory, dataKey: dataKey, context: context)
+        try SecondFactor.verify(directory: directory, header: header, dataKey: dataKey, context: context)
         let rewrapped = try StoreEnvelope.wrap(dataKey, passphrase: newPassphrase,
-                                               opsLimit: kdf?.opsLimit ?? header.opsLimit, memLimit: kdf?.memLimit ?? header.memLimit)
+                                               opsLimit: kdf?.opsLimit ?? header.opsLimit, memLimit: kdf?.memLimit ?? header.memLimit,
+                                               requiresSecondStep: header.requiresSecondStep)
         SecureFileSystem.removeStaleTemporaries(directory: directory, name: FileBackend.encryptedFileName)
         try SecureFileSystem.replaceAtomically(encrypted, with: rewrapped.bytes + file[StoreEnvelope.headerSize...])
         UnlockCache.revoke(header: header) // the old password's cache entry must not outlive it
+    }
+
+    /// Sets or clears the header's second-step flag: under the store's lock, unlocks with
+    /// `passphrase`, checks a code when clearing a required step, runs `prepare` with the
+    /// data key (enrolment writes `credentials.mfa` there), then rewraps the data key under the
+    /// same passphrase and cost with the flag. The body is copied unchanged.
+    static func rewrap(directory: String, passphrase: SecureBuffer, requiringSecondStep: Bool, lockTimeout: Duration,
+                       context: BackendContext? = nil, prepare: (SecureBuffer) throws -> Void) throws {
+        let (_, encrypted, lockPath) = paths(directory)
+        let lock = try FileLock(path: lockPath, timeout: lockTimeout)
+        defer { withExtendedLifetime(lock) {} }
+        let (file, header, dataKey) = try unlock(encrypted, passphrase: passphrase)
+        if !requiringSecondStep { try SecondFactor.verify(directory: directory, header: header, dataKey: dataKey, context: context) }
+        try prepare(dataKey)
+        let rewrapped = try StoreEnvelope.wrap(dataKey, passphrase: passphrase, opsLimit: header.opsLimit, memLimit: header.memLimit,
+                                               requiresSecondStep: requiringSecondStep)
+        SecureFileSystem.removeStaleTemporaries(directory: directory, name: FileBackend.encryptedFileName)
+        try SecureFileSystem.replaceAtomically(encrypted, with: rewrapped.bytes + file[StoreEnvelope.headerSize...])
+        UnlockCache.revoke(header: header)
     }
 
     /// The store's data key, after the password only (for second-step enrolment, which then
@@ -137,11 +160,9 @@ public enum PasswordProtection {
 
     /// Reads and unwraps `path`.
     static func unlock(_ path: String, passphrase: SecureBuffer) throws -> ([UInt8], StoreEnvelope.Header, SecureBuffer) {
-        guard let descriptor = try SecureFileSystem.openForReading(path) else {
+        guard let file = try SecureFileSystem.read(path, limit: StoreEnvelope.maximumFileSize) else {
             throw CredentialVaultError(.usage, "no password is set: \(path) does not exist (`credvault password set` makes it)")
         }
-        defer { try? descriptor.close() }
-        let file = try SecureFileSystem.readAll(descriptor, path: path)
         let header = try StoreEnvelope.Header(file: file, path: path)
         guard let dataKey = try StoreEnvelope.unwrap(header, passphrase: passphrase) else {
             throw CredentialVaultError(.permissionDenied, "wrong password for \(path); nothing was written")

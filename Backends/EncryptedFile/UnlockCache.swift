@@ -33,17 +33,24 @@ public enum UnlockCache {
             try KernelKeyring.add(description: description(for: header), payload: payload, seconds: seconds)
         } catch .notKept {
             throw CredentialVaultError(.unavailable,
-                "the kernel keyring does not keep keys for this session (no session keyring; start one with `keyctl session` or log in through PAM), so the unlock cannot be cached")
+                "this process has no session keyring of its own (the session was not started through PAM's pam_keyinit), so an unlock would end with this command and nothing was cached. Log in through PAM, or run your commands inside `keyctl session`; meanwhile each command can read the passphrase from a 0600 file named by the app's PASSPHRASE_FILE variable (CREDVAULT_PASSPHRASE_FILE)")
         } catch .call(let call, let code) {
             throw CredentialVaultError(.unavailable, "the kernel keyring is not available here (\(call): \(code)), so the unlock cannot be cached")
         }
         return Date(timeIntervalSince1970: TimeInterval(expiry))
     }
 
-    /// The cached data key and its expiry (keyctl_search, keyctl_read_alloc), if any.
-    static func read(header: StoreEnvelope.Header) -> (SecureBuffer, Date)? {
-        guard let payload = KernelKeyring.read(description: description(for: header), count: 8 + SecretBox.keyBytes) else { return nil }
+    /// The cached data key and its expiry (keyctl_search, keyctl_read_alloc), if any. An
+    /// entry past the expiry stored in it is removed and not used, even when the kernel still
+    /// keeps it (`keyctl timeout` lets any process that possesses the key extend it).
+    static func read(header: StoreEnvelope.Header, now: Date = Date()) -> (SecureBuffer, Date)? {
+        let name = description(for: header)
+        guard let payload = KernelKeyring.read(description: name, count: 8 + SecretBox.keyBytes) else { return nil }
         let expiry = (0..<8).reduce(UInt64(0)) { $0 << 8 | UInt64(payload[$1]) }
+        guard Double(expiry) > now.timeIntervalSince1970 else {
+            KernelKeyring.remove(description: name)
+            return nil
+        }
         return (payload.suffix(from: 8), Date(timeIntervalSince1970: TimeInterval(expiry)))
     }
 

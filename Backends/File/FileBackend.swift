@@ -161,12 +161,11 @@ public struct FileBackend: CredentialBackend {
         guard SecureFileSystem.exists(directory) else { return nil }
         try SecureFileSystem.checkDirectory(directory)
         try codec.checkNotSuperseded(directory: directory)
-        guard let descriptor = try SecureFileSystem.openForReading(path) else {
+        guard let file = try SecureFileSystem.read(path, limit: codec.maximumFileSize) else {
             if codec.mustExist { throw CredentialVaultError(.notFound, "\(path) does not exist") }
             return nil
         }
-        defer { try? descriptor.close() }
-        return try codec.decode(SecureFileSystem.readAll(descriptor, path: path), path: path)
+        return try codec.decode(file, path: path)
     }
 
     /// Runs `change` on the current document under the lock and writes the result if it returns true.
@@ -178,7 +177,7 @@ public struct FileBackend: CredentialBackend {
         var document = try read()
         guard try change(&document) else { return }
         try SecureFileSystem.replaceAtomically(path, with: codec.encode(document.serialized(), path: path))
-        try codec.didWrite(directory: directory)
+        try codec.didWrite(directory: directory, document: document)
     }
 
     private func firstExistingAncestor(of path: String) -> String {

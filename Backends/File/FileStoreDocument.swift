@@ -12,6 +12,9 @@ import Foundation
 /// writer's additions are not lost by an older one.
 package struct FileStoreDocument {
     static let version = 1
+    /// The largest store file read (`credentials.json`, or the JSON inside the encrypted
+    /// store): 256 MiB. A larger file is refused from its size, unread.
+    package static let maximumSize = 256 << 20
 
     /// One item. The secret stays in its base64 text until asked for: reading one secret
     /// from a store of 1,000 decodes one, and rewriting the store re-encodes none.
@@ -60,6 +63,11 @@ package struct FileStoreDocument {
     }
 
     var entries: [CredentialKey: Entry] = [:]
+
+    /// Whether every item of `other` has an item under the same key here (values may differ).
+    package func holdsEveryKey(of other: FileStoreDocument) -> Bool {
+        other.entries.keys.allSatisfy { entries[$0] != nil }
+    }
     var unknownFields: [String: JSONValue] = [:]
 
     package init() {}

@@ -17,9 +17,7 @@ public struct HomeRecordFile: BackendHomeStore {
 
     public func read(_ context: BackendContext) throws -> String? {
         let path = location(context)
-        guard let descriptor = try SecureFileSystem.openForReading(path) else { return nil }
-        defer { try? descriptor.close() }
-        let bytes = try SecureFileSystem.readAll(descriptor, path: path, limit: Self.sizeLimit)
+        guard let bytes = try SecureFileSystem.read(path, limit: Self.sizeLimit) else { return nil }
         guard let text = String(validating: bytes, as: UTF8.self), text.hasSuffix("\n") else {
             throw CredentialVaultError(.dataError, "\(path) is not one line of text ending in a newline; it records where this app's credentials live. "
                 + "Remove it and run `credvault migrate --to BACKEND` to record the home again")

@@ -54,6 +54,9 @@ public struct OpenBaoBackend: CredentialBackend {
     public func probe(timeout: Duration) async -> BackendAvailability {
         guard settings.address != nil else { return .unavailable(reason: "BAO_ADDR (or VAULT_ADDR) is not set", code: .configuration,
                                                               nextStep: "set BAO_ADDR to the server's address (https://HOST:8200)") }
+        if let problem = settings.problem {
+            return .unavailable(reason: problem.message, code: problem.code)
+        }
         guard settings.hasCredentials else {
             return .unavailable(reason: "no token: set BAO_TOKEN (or VAULT_TOKEN), openbao_token_file in the config file, ~/.vault-token, or openbao_role_id for AppRole", code: .configuration)
         }
@@ -78,17 +81,22 @@ public struct OpenBaoBackend: CredentialBackend {
         let reply = try await bao().request("GET", "\(mount)/data/\(path)", logical: "\(mount)/data/\(path)")
         if reply.status == 404 {
             // Soft-deleted: 404 with metadata; the next write must use its version.
-            let version = reply.json?["data"]?["metadata"]?["version"]?.numberValue.map(Int.init) ?? 0
+            let version = reply.json?["data"]?["metadata"]?["version"]?.numberValue.flatMap(Self.version) ?? 0
             return (nil, version)
         }
         guard reply.status == 200, let data = reply.json?["data"] else { throw try bao().unexpected(reply, "GET", path) }
         return try Self.item(fromKVData: data, key: key, path: "\(mount)/data/\(path)")
     }
 
+    /// A KV version number from the server: a whole number in 0 … 10^15, else none.
+    static func version(_ number: Double) -> Int? {
+        number >= 0 && number <= 1e15 && number.rounded() == number ? Int(number) : nil
+    }
+
     /// The item in the `data` object of a KV v2 read (`{"data": {...}, "metadata": {...}}`)
     /// and its version; nil for a deleted version. The parser of what the server sends.
     package static func item(fromKVData data: JSONValue, key: CredentialKey, path: String) throws -> (CredentialItem?, Int) {
-        let version = data["metadata"]?["version"]?.numberValue.flatMap { $0.isFinite && abs($0) < 1e15 ? Int($0) : nil } ?? 0
+        let version = data["metadata"]?["version"]?.numberValue.flatMap(Self.version) ?? 0
         guard let fields = data["data"], fields != .null else { return (nil, version) }
         guard let text = fields["secret"]?.stringValue else {
             throw CredentialVaultError(.dataError, "the OpenBao secret at \(path) has no 'secret' field; it was not written by credvault")
@@ -187,7 +195,7 @@ public struct OpenBaoBackend: CredentialBackend {
                                         nextStep: sealed.isEmpty ? nil : "unseal the server"))
             }
             if let me = try? await client.request("GET", "auth/token/lookup-self", logical: "auth/token/lookup-self"), me.status == 200 {
-                let ttl = me.json?["data"]?["ttl"]?.numberValue.map { $0 == 0 ? "no expiry" : "\(Int($0)) s left" } ?? "?"
+                let ttl = me.json?["data"]?["ttl"]?.numberValue.map { $0 == 0 ? "no expiry" : "\($0.roundedUp(clampedTo: 0...Int(Int32.max)).map(String.init) ?? "?") s left" } ?? "?"
                 let policies = me.json?["data"]?["policies"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ", ") ?? "?"
                 lines.append(Diagnostic("openbao.token.ttl", ttl))
                 lines.append(Diagnostic("openbao.token.policies", policies))

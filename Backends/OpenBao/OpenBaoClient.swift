@@ -92,6 +92,7 @@ final class OpenBaoClient: Sendable {
         guard let address = settings.address else {
             throw CredentialVaultError(.configuration, "BAO_ADDR (or VAULT_ADDR) is not set: give the OpenBao server's address, such as https://bao.example:8200")
         }
+        if let problem = settings.problem { throw problem }
         var attempt = 0
         while true {
             var headers: [(name: String, value: String)] = []

@@ -1,4 +1,5 @@
 import CredentialVaultCore
+import CredentialVaultHTTP
 import CredentialVaultSystem
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -24,6 +25,9 @@ struct OpenBaoSettings: Sendable {
     var roleID: String?
     var secretIDFile: String?
     private var token: String?
+    /// Why the token file (or `BAO_ADDR`) could not be used, when it exists but may not be:
+    /// refused with this rather than treated as "no token".
+    var problem: CredentialVaultError?
 
     init(context: BackendContext) {
         let environment = context.environment
@@ -51,13 +55,24 @@ struct OpenBaoSettings: Sendable {
         } else {
             let file = context.configuration.settings["openbao_token_file"]
                 ?? environment["HOME"].map { $0 + "/.vault-token" }
-            // A token file that is missing, open to others or unreadable gives no token; the
-            // refusal then names the ways to give one.
-            if let file, let text = (try? SecretInput.read(.file(file), as: .line, limit: 4096, what: "the OpenBao token"))
-                .flatMap({ $0.utf8String() }) {
-                let trimmed = text.trimmingWhitespaceAndNewlines()
-                if !trimmed.isEmpty { token = trimmed; tokenSource = file }
+            // A missing token file gives no token (the refusal then names the ways to give
+            // one); one that is another user's, open to others or a link is refused as such.
+            if let file, SecureFileSystem.entry(file) != nil {
+                do {
+                    let text = try SecretInput.read(.file(file), as: .line, limit: 4096, what: "the OpenBao token").utf8String()
+                    let trimmed = text?.trimmingWhitespaceAndNewlines() ?? ""
+                    if !trimmed.isEmpty { token = trimmed; tokenSource = file }
+                } catch let error as CredentialVaultError {
+                    problem = error
+                } catch {
+                    problem = CredentialVaultError(.internal, "cannot read the OpenBao token file \(file)", cause: error)
+                }
             }
+        }
+        if let address, let origin = HTTPOrigin(address), !origin.isProtected,
+           environment["CREDVAULT_OPENBAO_ALLOW_HTTP"] != "1" {
+            problem = CredentialVaultError(.configuration,
+                "BAO_ADDR is \(address): plain http to another machine would send the token and every secret in clear; use https, or set CREDVAULT_OPENBAO_ALLOW_HTTP=1 if the network path is protected otherwise")
         }
     }
 

@@ -77,6 +77,8 @@ public func parserFuzzerTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) 
         _ = try? DeviceAuthorizationClient.grant(from: reply, received: Date(timeIntervalSince1970: 1_700_000_000),
                                                  timeout: 600, endpoint: "https://fuzz.example/device")
         _ = IDTokenClaims(SecretBytes(bytes))
+        // URLs from a server (discovery endpoints, verification URIs, redirects): origin and loopback.
+        if let origin = HTTPOrigin(String(decoding: bytes.dropFirst(), as: UTF8.self)) { _ = origin.isProtected }
     case .loginrecord:
         _ = try? AuthRecord.parse(SecretBytes(bytes), location: "fuzz", app: .credvault)
         if let json = try? JSONParser.parse(bytes) { _ = try? TokenSet(json: json, context: "fuzz") }
@@ -86,9 +88,16 @@ public func parserFuzzerTestOneInput(_ data: UnsafePointer<UInt8>, _ size: Int) 
         }
     case .git:
         if let credential = try? GitCredential.parse(bytes) {
-            _ = credential.serialized()
+            _ = try? credential.serialized()
             _ = GitCredentialHelper.service(for: credential)
             _ = credential.port
+            // The item key is unambiguous: host h with path p never shares a key with host "h/p".
+            if let host = credential.host, let path = credential.path {
+                let merged = GitCredential(protocol: credential.protocol, host: host + "/" + path)
+                if let service = GitCredentialHelper.service(for: credential), service == GitCredentialHelper.service(for: merged) {
+                    fatalError("git item key collides: \(service)")
+                }
+            }
         }
     case .docker:
         _ = try? DockerCredentials(json: bytes)

@@ -4,3 +4,4 @@
 #include <keyutils.h>
 
 static const key_serial_t credvault_session_keyring = KEY_SPEC_SESSION_KEYRING;
+static const key_serial_t credvault_user_session_keyring = KEY_SPEC_USER_SESSION_KEYRING;

@@ -19,6 +19,7 @@ extension BackendRegistry {
         registry.register(MemoryBackend.self)
         registry.register(OpenBaoBackend.self)
         registry.homeStore = HomeRecordFile()
+        registry.configurationReader = CheckedFileReader()
         return registry
     }
 }

@@ -88,8 +88,8 @@ public struct DeviceAuthorizationClient: Sendable {
                 "the device authorization response from \(endpoint) lacks device_code, user_code or verification_uri")
         }
         let expiresIn = reply.lifetime("expires_in") ?? 1800
-        let interval = reply.number("interval").map { Int($0.rounded(.up)) }.flatMap { $0 > 0 ? $0 : nil } ?? Self.defaultInterval
-        let cappedInterval = min(interval, Self.maximumInterval)
+        let interval = reply.number("interval").flatMap { $0 > 0 ? $0.roundedUp(clampedTo: 1...Self.maximumInterval) : nil }
+        let cappedInterval = interval ?? Self.defaultInterval
         let deadline = received.addingTimeInterval(min(expiresIn, timeout))
         let prompt = DeviceAuthorizationPrompt(userCode: userCode, verificationURI: uri,
                                                verificationURIComplete: reply.string("verification_uri_complete") ?? reply.string("verification_url_complete"),
@@ -142,7 +142,7 @@ public struct DeviceAuthorizationClient: Sendable {
                     wait = interval
                 case "slow_down":
                     interval += 5
-                    if let larger = reply.number("interval").map({ Int($0.rounded(.up)) }), larger > interval { interval = larger }
+                    if let larger = reply.number("interval")?.roundedUp(clampedTo: 1...Self.maximumInterval), larger > interval { interval = larger }
                     interval = min(interval, Self.maximumInterval)
                     wait = interval
                     events(.slowDown(interval: interval))

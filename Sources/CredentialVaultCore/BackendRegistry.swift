@@ -9,6 +9,9 @@ public struct BackendRegistry: Sendable {
     private(set) public var backends: [any CredentialBackend.Type] = []
     /// Where the app's home backend is recorded; without one, every run selects anew.
     public var homeStore: (any BackendHomeStore)?
+    /// How the config file is read: with the checks a program can trust it after. Without
+    /// one, no config file is read.
+    public var configurationReader: (any ConfigurationFileReader)?
     /// Config-file keys of modules that are not backends (the login flows add theirs).
     public var additionalConfigurationKeys: [ConfigurationKey] = []
 

@@ -31,22 +31,20 @@ public struct VaultConfiguration: Sendable, Equatable {
     /// The keys the core itself reads.
     public static let coreKeys = ["backend", "fallback", "probe_timeout", "lock_timeout", "prompt_timeout"]
 
-    /// Reads `path`; a missing file is an empty configuration. `keys` are the keys other
-    /// modules read (``BackendRegistry/configurationKeys``).
+    /// The config file's name in the app directory.
+    public static let fileName = "config"
+    /// The largest config file read: 64 KiB.
+    public static let maximumSize = 65_536
+
+    /// Reads `<directory>/config` through `reader`; a missing file is an empty
+    /// configuration. `keys` are the keys other modules read (``BackendRegistry/configurationKeys``).
     ///
-    /// - Throws: ``CredentialVaultError`` (``CredentialVaultError/Code/configuration``).
-    public static func load(path: String, keys: [ConfigurationKey] = []) throws -> VaultConfiguration {
-        guard FileManager.default.fileExists(atPath: path) else { return VaultConfiguration() }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch let error as CocoaError where error.code == .fileReadNoSuchFile {
-            return VaultConfiguration()
-        } catch {
-            if !FileManager.default.fileExists(atPath: path) { return VaultConfiguration() }
-            throw CredentialVaultError(.configuration, "cannot read config file \(path): check that it is a readable file", cause: error)
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
+    /// - Throws: ``CredentialVaultError`` (``CredentialVaultError/Code/configuration``), or
+    ///   what `reader` refuses.
+    public static func load(directory: String, reader: any ConfigurationFileReader, keys: [ConfigurationKey] = []) throws -> VaultConfiguration {
+        let path = directory + "/" + fileName
+        guard let bytes = try reader.read(path, in: directory, limit: maximumSize) else { return VaultConfiguration() }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
             throw CredentialVaultError(.configuration, "config file \(path) is not UTF-8 text")
         }
         var configuration = try parse(text, path: path, keys: keys)

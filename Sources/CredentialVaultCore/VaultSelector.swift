@@ -15,7 +15,9 @@ public struct VaultSelector: Sendable {
     public init(app: AppProfile, registry: BackendRegistry, options: VaultOptions) throws {
         let environment = options.environment ?? ProcessInfo.processInfo.environment
         let directory = try BackendContext.directory(for: app, environment: environment)
-        let configuration = try VaultConfiguration.load(path: directory + "/config", keys: registry.configurationKeys)
+        let configuration = try registry.configurationReader.map {
+            try VaultConfiguration.load(directory: directory, reader: $0, keys: registry.configurationKeys)
+        } ?? VaultConfiguration()
         func seconds(_ variable: String) throws -> Duration? {
             guard let text = environment[app.variable(variable)], !text.isEmpty else { return nil }
             guard let value = Double(text), value > 0, value <= 600 else {

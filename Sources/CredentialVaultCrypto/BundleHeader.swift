@@ -22,6 +22,8 @@ public struct BundleHeader: Sendable, Equatable {
     public static let defaultMemLimitCap: UInt64 = 1 << 30
     /// The largest payload accepted: 256 MiB.
     public static let payloadCap: UInt64 = 256 << 20
+    /// The largest bundle file: the header and the largest payload.
+    public static let maximumFileSize = size + Int(payloadCap)
 
     public var opsLimit: UInt64
     public var memLimit: UInt64
@@ -92,13 +94,17 @@ extension BundleHeader {
     }
 
     /// Bytes 8–23, shared by bundles and the password-protected store: version 1, KDF id 1
-    /// (Argon2id v1.3), a zero reserved byte, then opslimit and memlimit, bounded before any
+    /// (Argon2id v1.3), byte 11 (reserved in a bundle: 0; the store's flags, of which only
+    /// the bits of `allowedFlags` may be set), then opslimit and memlimit, bounded before any
     /// key derivation. The caller has checked the magic and that 24 bytes are there.
-    static func kdfPrelude(_ file: [UInt8], memLimitCap: UInt64, refuse: (String) -> CredentialVaultError) throws -> (UInt64, UInt64) {
+    static func kdfPrelude(_ file: [UInt8], memLimitCap: UInt64, allowedFlags: UInt8 = 0,
+                           refuse: (String) -> CredentialVaultError) throws -> (UInt64, UInt64) {
         let version = UInt16(integer(file, 8, 2))
         guard version == Self.version else { throw refuse("format version \(version); this credvault reads version 1 only") }
         guard file[10] == Self.kdfArgon2id13 else { throw refuse("unknown KDF id \(file[10]); only 1 (Argon2id v1.3) is defined") }
-        guard file[11] == 0 else { throw refuse("reserved byte is \(file[11]), not 0") }
+        guard file[11] & ~allowedFlags == 0 else {
+            throw refuse(allowedFlags == 0 ? "reserved byte is \(file[11]), not 0" : "flags byte is \(file[11]); only bit 0 is defined")
+        }
         let opsLimit = integer(file, 12, 4), memLimit = integer(file, 16, 8)
         guard Self.opsLimitRange.contains(opsLimit) else {
             throw refuse("KDF opslimit \(opsLimit) is outside \(Self.opsLimitRange.lowerBound)...\(Self.opsLimitRange.upperBound)")

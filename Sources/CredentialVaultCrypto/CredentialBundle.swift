@@ -10,13 +10,11 @@ import Foundation
 /// key = BLAKE2b-256(message: the 80 header bytes, key: Argon2id13(passphrase, salt, ops, mem, 32));
 /// file = header ‖ crypto_secretbox(payload JSON, nonce, key).
 public enum CredentialBundle {
-    /// The shortest passphrase accepted for a new bundle.
-    public static let minimumPassphraseLength = 12
-
-    /// Seals `items` under `passphrase`. `salt`, `nonce` and `created` are for test vectors;
+    /// Seals `items` under `passphrase`, which must pass ``PassphrasePolicy``. `salt`, `nonce` and `created` are for test vectors;
     /// leave them `nil` to use fresh random values and the current time.
     public static func seal(_ items: [CredentialItem], passphrase: SecureBuffer, opsLimit: UInt64, memLimit: UInt64,
                             salt: [UInt8]? = nil, nonce: [UInt8]? = nil, created: UInt64? = nil) throws -> [UInt8] {
+        try PassphrasePolicy.check(passphrase)
         let createdAt = created ?? UInt64(Date().timeIntervalSince1970)
         let payload = BundlePayload.encode(items, created: createdAt)
         let header = BundleHeader(opsLimit: opsLimit, memLimit: memLimit, created: createdAt,

@@ -25,6 +25,9 @@ public enum StoreEnvelope {
     public static let headerSize = 112
     static let boundSize = 64
     public static let version: UInt16 = 1
+    /// The largest store file read: the header, then at most 256 MiB of JSON and its
+    /// 16-byte tag. A larger file is refused from its size, unread.
+    public static let maximumFileSize = headerSize + (256 << 20) + 16
 
     /// The header fields, read without any expensive work.
     public struct Header: Sendable, Equatable {
@@ -33,6 +36,9 @@ public enum StoreEnvelope {
         public var salt: [UInt8]
         public var wrapNonce: [UInt8]
         public var wrappedKey: [UInt8]
+        /// Byte 11, bit 0: a second step (TOTP) must follow the password. The byte is bound
+        /// into the key-encryption key, so it cannot be cleared without the password.
+        public var requiresSecondStep: Bool
 
         /// Parses and bounds-checks the header of a whole store file (the same bounds as a
         /// bundle: a hostile header fails in microseconds, before Argon2id).
@@ -46,14 +52,17 @@ public enum StoreEnvelope {
             guard file.count >= StoreEnvelope.headerSize + SecretBox.nonceBytes + SecretBox.macBytes else {
                 throw refuse("truncated (\(file.count) bytes)")
             }
-            (opsLimit, memLimit) = try BundleHeader.kdfPrelude(file, memLimitCap: BundleHeader.defaultMemLimitCap, refuse: refuse)
+            (opsLimit, memLimit) = try BundleHeader.kdfPrelude(file, memLimitCap: BundleHeader.defaultMemLimitCap,
+                                                               allowedFlags: StoreEnvelope.secondStepFlag, refuse: refuse)
+            requiresSecondStep = file[11] & StoreEnvelope.secondStepFlag != 0
             guard UInt64(file.count) <= BundleHeader.payloadCap else { throw refuse("larger than 256 MiB") }
             salt = Array(file[24..<40])
             wrapNonce = Array(file[40..<64])
             wrappedKey = Array(file[64..<112])
         }
 
-        init(opsLimit: UInt64, memLimit: UInt64, salt: [UInt8], wrapNonce: [UInt8], wrappedKey: [UInt8]) {
+        init(opsLimit: UInt64, memLimit: UInt64, salt: [UInt8], wrapNonce: [UInt8], wrappedKey: [UInt8], requiresSecondStep: Bool) {
+            self.requiresSecondStep = requiresSecondStep
             self.opsLimit = opsLimit
             self.memLimit = memLimit
             self.salt = salt
@@ -64,7 +73,8 @@ public enum StoreEnvelope {
         /// The first 64 bytes, which the KEK is bound to.
         var boundBytes: [UInt8] {
             var out = StoreEnvelope.magic
-            out += [UInt8(StoreEnvelope.version >> 8), UInt8(StoreEnvelope.version & 0xff), BundleHeader.kdfArgon2id13, 0]
+            out += [UInt8(StoreEnvelope.version >> 8), UInt8(StoreEnvelope.version & 0xff), BundleHeader.kdfArgon2id13,
+                    requiresSecondStep ? StoreEnvelope.secondStepFlag : 0]
             for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: opsLimit >> UInt64(shift))) }
             for shift in stride(from: 56, through: 0, by: -8) { out.append(UInt8(truncatingIfNeeded: memLimit >> UInt64(shift))) }
             return out + salt + wrapNonce
@@ -73,10 +83,15 @@ public enum StoreEnvelope {
         public var bytes: [UInt8] { boundBytes + wrappedKey }
     }
 
-    /// A new header wrapping `dataKey` under `passphrase` (fresh salt and nonce).
-    public static func wrap(_ dataKey: SecureBuffer, passphrase: SecureBuffer, opsLimit: UInt64, memLimit: UInt64) throws -> Header {
+    /// Byte 11's bit for ``Header/requiresSecondStep``.
+    static let secondStepFlag: UInt8 = 0x01
+
+    /// A new header wrapping `dataKey` under `passphrase` (fresh salt and nonce), with the
+    /// second step required or not.
+    public static func wrap(_ dataKey: SecureBuffer, passphrase: SecureBuffer, opsLimit: UInt64, memLimit: UInt64,
+                            requiresSecondStep: Bool = false) throws -> Header {
         var header = Header(opsLimit: opsLimit, memLimit: memLimit, salt: randomBytes(count: PasswordHash.saltBytes),
-                            wrapNonce: randomBytes(count: SecretBox.nonceBytes), wrappedKey: [])
+                            wrapNonce: randomBytes(count: SecretBox.nonceBytes), wrappedKey: [], requiresSecondStep: requiresSecondStep)
         let kek = try keyEncryptionKey(header, passphrase: passphrase)
         header.wrappedKey = dataKey.withUnsafeBytes { SecretBox.seal($0, nonce: header.wrapNonce, key: kek) }
         return header

@@ -187,18 +187,34 @@ public struct RedirectRefused: Error, Sendable, CustomStringConvertible {
 }
 
 /// The origin of a URL (RFC 6454): scheme, host and port, lowercased, default ports filled in.
-struct HTTPOrigin: Equatable {
-    let scheme: String
-    let host: String
-    let port: Int
+/// The origin of an `http` or `https` URL (RFC 6454): scheme, host and port.
+public struct HTTPOrigin: Equatable, Sendable {
+    /// `http` or `https`, lower-case.
+    public let scheme: String
+    /// The host, lower-case, without brackets around an IPv6 address.
+    public let host: String
+    /// The port, or the scheme's default one.
+    public let port: Int
 
-    init?(_ url: String) {
+    /// The origin of `url`, or nil when it is not an absolute `http` or `https` URL with a host.
+    public init?(_ url: String) {
         guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = parsed.host?.lowercased(), !host.isEmpty else { return nil }
         self.scheme = scheme
-        self.host = host
+        self.host = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         port = parsed.port ?? (scheme == "https" ? 443 : 80)
     }
+
+    /// Whether the host is this machine: `localhost`, an address in 127.0.0.0/8, or `::1`.
+    public var isLoopback: Bool {
+        if host == "localhost" || host == "::1" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
+    }
+
+    /// Whether what is sent to this origin is protected on the way: `https`, or plain `http`
+    /// that never leaves the machine (loopback).
+    public var isProtected: Bool { scheme == "https" || isLoopback }
 
     /// `location` (absolute, or relative to `base`) as an absolute URL.
     static func resolve(_ location: String, against base: String) -> String? {

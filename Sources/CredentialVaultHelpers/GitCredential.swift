@@ -54,7 +54,8 @@ public struct GitCredential: Sendable, Equatable, CustomStringConvertible {
         return Int(digits)
     }
 
-    /// `protocol://host/path`, as git-credential-libsecret labels its items.
+    /// `protocol://host/path`, as git-credential-libsecret labels its items (a label only:
+    /// a `/` in the host makes it ambiguous, so it is never used as a key).
     public var url: String {
         "\(self.protocol ?? "")://\(host ?? "")/\(path ?? "")"
     }
@@ -98,13 +99,14 @@ public struct GitCredential: Sendable, Equatable, CustomStringConvertible {
         return credential
     }
 
+    /// An empty value is kept as given: as in git's own helpers, `host=` matches only an
+    /// empty host, never every host.
     private mutating func assign(key: String, value: String) {
-        func nonEmpty(_ text: String) -> String? { text.isEmpty ? nil : text }
         switch key {
-        case "protocol": self.protocol = nonEmpty(value)
-        case "host": host = nonEmpty(value)
-        case "path": path = nonEmpty(value)
-        case "username": username = nonEmpty(value)
+        case "protocol": self.protocol = value
+        case "host": host = value
+        case "path": path = value
+        case "username": username = value
         case "password_expiry_utc": passwordExpiryUTC = Int64(value)
         case "quit": quit = ["1", "true", "yes", "on"].contains(value.lowercased())
         case "url": applyURL(value)
@@ -139,9 +141,29 @@ public struct GitCredential: Sendable, Equatable, CustomStringConvertible {
         path = decoded.isEmpty ? nil : decoded
     }
 
+    /// The name of the first field whose value cannot cross git's protocol (it holds a line
+    /// feed or a NUL byte, which would end the line and let the rest pass for other fields), or nil.
+    public var fieldThatCannotBeSent: String? {
+        func bad(_ bytes: some Sequence<UInt8>) -> Bool { bytes.contains { $0 == 0x0A || $0 == 0 } }
+        if let value = self.protocol, bad(value.utf8) { return "protocol" }
+        if let host, bad(host.utf8) { return "host" }
+        if let path, bad(path.utf8) { return "path" }
+        if let username, bad(username.utf8) { return "username" }
+        if let password, password.withBytes({ bad($0) }) { return "password" }
+        if let oauthRefreshToken, oauthRefreshToken.withBytes({ bad($0) }) { return "oauth_refresh_token" }
+        return nil
+    }
+
     /// The reply a helper prints: the fields that are set, one `key=value` line each.
     /// Returned as `SecretBytes` because it carries the password.
-    public func serialized() -> SecretBytes {
+    ///
+    /// - Throws: `.dataError` (65) when a value holds a line feed or NUL
+    ///   (``fieldThatCannotBeSent``), as git itself refuses to write one; nothing is returned.
+    public func serialized() throws -> SecretBytes {
+        if let field = fieldThatCannotBeSent {
+            throw CredentialVaultError(.dataError,
+                "the stored \(field) contains a line break or NUL byte, which git's credential protocol cannot carry (it would inject other fields); nothing was sent. Replace the item with `credvault set`")
+        }
         // Sized up front: a growing array would leave freed, unwiped copies of the password.
         var out: [UInt8] = []
         out.reserveCapacity(256 + (password?.count ?? 0) + (oauthRefreshToken?.count ?? 0)

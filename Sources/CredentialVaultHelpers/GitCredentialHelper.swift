@@ -46,13 +46,42 @@ public struct GitCredentialHelper: Sendable {
         }
     }
 
-    /// The vault service for a request: `git:<protocol>://<host>[/<path>]`, or nil when the
+    /// The vault service for a request: `git:<protocol>://<host>[/<path>]`, each part
+    /// percent-encoded so that the key is unambiguous (`%`, control characters, `:` and `/` in
+    /// the protocol, `/` in the host: docs/FORMAT.md), or nil when the
     /// request names neither a host nor a path (nothing to key on).
     public static func service(for request: GitCredential) -> String? {
         guard let proto = request.protocol, request.host != nil || request.path != nil else { return nil }
+        var service = servicePrefix + keyComponent(proto, escaping: ":/") + "://" + keyComponent(request.host ?? "", escaping: "/")
+        if let path = request.path { service += "/" + keyComponent(path, escaping: "") }
+        return service
+    }
+
+    /// `text` with `%`, control characters and the characters of `escaping` written `%XX`.
+    /// With `:` and `/` escaped in the protocol and `/` in the host, the first `://` ends the
+    /// protocol and the next `/` ends the host: a host can never pass for a host and a path
+    /// (`a.example/b`). Text without such characters is unchanged (0.2's keys).
+    static func keyComponent(_ text: String, escaping: String) -> String {
+        let special = Set(escaping.utf8).union([0x25, 0x7F]).union(0x00..<0x20)
+        guard text.utf8.contains(where: special.contains) else { return text }
+        return Hex.percentEncoded(text, keeping: Set(0x00...0xFF).subtracting(special))
+    }
+
+    /// The service 0.2's helper used (`git:<protocol>://<host>[/<path>]`, unencoded), when it
+    /// differs from today's: items under it are moved on first use.
+    static func legacyService(for request: GitCredential) -> String? {
+        guard let proto = request.protocol, request.host != nil || request.path != nil else { return nil }
         var service = "\(servicePrefix)\(proto)://\(request.host ?? "")"
         if let path = request.path { service += "/" + path }
-        return service
+        return service == Self.service(for: request) ? nil : service
+    }
+
+    /// Whether a stored item's attributes say it was stored for exactly this request's
+    /// protocol, host and path (what its key alone cannot prove for items of 0.2). An item
+    /// without the attributes (made with `credvault set`) is matched by its key alone.
+    static func attributes(_ attributes: [String: String], match request: GitCredential) -> Bool {
+        guard let proto = attributes[protocolAttribute] else { return true }
+        return proto == request.protocol && attributes[hostAttribute] == request.host && attributes[pathAttribute] == request.path
     }
 
     /// The stored credential matching `request`: ours first (the given username's, or the most
@@ -60,6 +89,7 @@ public struct GitCredentialHelper: Sendable {
     /// An expired password is left out of the reply (its username and refresh token stay).
     public func get(_ request: GitCredential) async throws -> GitCredential {
         guard let service = Self.service(for: request) else { return GitCredential() }
+        if let legacy = Self.legacyService(for: request) { try await migrate(from: legacy, to: service, request: request) }
         var found: CredentialItem?
         if let username = request.username {
             found = try await vault.backend.item(for: CredentialKey(service: service, account: username))
@@ -69,6 +99,8 @@ public struct GitCredentialHelper: Sendable {
                 found = try await vault.backend.item(for: newest.key)
             }
         }
+        // An item whose attributes name another host or path is not this request's.
+        if let item = found, !Self.attributes(item.attributes, match: request) { found = nil }
         var reply: GitCredential
         if let item = found {
             reply = GitCredential(username: item.key.account, password: item.secret)
@@ -89,10 +121,19 @@ public struct GitCredentialHelper: Sendable {
     }
 
     /// Stores the credential git approved. A request without protocol, host or path,
-    /// username or password is ignored, as git's own helpers do.
+    /// username or password is ignored, as git's own helpers do (an empty username too: no
+    /// account can be keyed on it).
+    ///
+    /// - Throws: `.dataError` (65) for a value holding a line feed or NUL, which could not be
+    ///   given back to git intact; nothing is stored.
     public func store(_ request: GitCredential) async throws {
-        guard let service = Self.service(for: request), let username = request.username,
+        guard let service = Self.service(for: request), let username = request.username, !username.isEmpty,
               let password = request.password else { return }
+        if let field = request.fieldThatCannotBeSent {
+            throw CredentialVaultError(.dataError,
+                "the \(field) to store contains a line break or NUL byte, which git's credential protocol cannot carry; nothing was stored")
+        }
+        if let legacy = Self.legacyService(for: request) { try await migrate(from: legacy, to: service, request: request) }
         let key = try CredentialKey(service: service, account: username)
         var attributes: [String: String] = [Self.protocolAttribute: request.protocol ?? ""]
         if let host = request.host { attributes[Self.hostAttribute] = host }
@@ -124,6 +165,23 @@ public struct GitCredentialHelper: Sendable {
         if let keyring = vault.backend as? any AttributeSearchingBackend {
             let attributes = Self.libsecretAttributes(for: request)
             if !attributes.isEmpty { _ = try await keyring.removeForeignItems(matching: attributes) }
+        }
+    }
+
+    /// Moves the items 0.2 stored under `legacy` for exactly this request (its attributes
+    /// say so) to `service`; items of another host or path that share the old key stay.
+    func migrate(from legacy: String, to service: String, request: GitCredential) async throws {
+        for summary in try await vault.list(service: legacy) where Self.attributes(summary.attributes, match: request) {
+            guard let item = try await vault.backend.item(for: summary.key) else { continue }
+            var moved = item
+            moved.key = try CredentialKey(service: service, account: item.key.account)
+            if let sealed = item.attributes[Self.refreshTokenAttribute], let bytes = Base64.decode(sealed) {
+                // A sealed value is bound to its key: open it under the old one, seal it under the new.
+                let token = try await vault.openSealed(bytes, for: item.key)
+                moved.attributes[Self.refreshTokenAttribute] = Base64.encode(try await vault.seal(token, for: moved.key))
+            }
+            try await vault.store(moved)
+            _ = try await vault.backend.removeItem(for: item.key)
         }
     }
 

@@ -1,4 +1,5 @@
 import CredentialVaultCore
+import SystemPackage
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -18,17 +19,18 @@ public final class FileLock {
     /// Waits up to `timeout` for the lock.
     ///
     /// - Throws: `.timedOut` naming the lock file and the holder's pid; `.permissionDenied`
-    ///   for a symlink or unsafe modes.
+    ///   for a symlink, anything but a regular file, a file with another hard link, or
+    ///   unsafe modes.
     public init(path: String, timeout: Duration) throws {
-        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0o600)
         guard fd >= 0 else {
             if errno == ELOOP { throw SecureFileSystem.symlinkError(path) }
             throw SecureFileSystem.writeError(path, errno)
         }
-        var info = stat()
         do {
-            guard fstat(fd, &info) == 0 else { throw SecureFileSystem.statError(path, errno) }
-            try SecureFileSystem.checkOwnerAndMode(path: path, info: info, allowed: 0o600, fix: "chmod 600")
+            // Before anything is written to it: a FIFO, a device, or a hard link to another of
+            // the user's files (which the pid written below would overwrite) is refused.
+            try SecureFileSystem.checkRegularFile(FileDescriptor(rawValue: fd), path: path)
             let clock = ContinuousClock()
             let deadline = clock.now + timeout
             var pause = Duration.milliseconds(1)

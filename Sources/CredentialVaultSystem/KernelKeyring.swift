@@ -13,15 +13,24 @@ public enum KernelKeyring {
     public enum Failure: Error, Sendable {
         /// A keyctl call failed (blocked by a container's seccomp profile, quota).
         case call(String, Errno)
-        /// The key was added but cannot be found again: there is no real session keyring
-        /// (no pam_keyinit), so the next process would not see it. The key was removed.
+        /// This process has no session keyring of its own (no pam_keyinit, no `keyctl
+        /// session`): a key added now would go to a keyring that ends with the process, so
+        /// none was added.
         case notKept
     }
 
     /// Adds (or replaces) the key `description` with `payload`, expiring after `seconds`
     /// (add_key into KEY_SPEC_SESSION_KEYRING, keyctl_set_timeout, then keyctl_search to check
-    /// that the session keeps it).
+    /// that the session keeps it). First, keyctl_get_keyring_ID tells whether the process has
+    /// a session keyring of its own: without one the kernel would make a new one for this
+    /// process alone, and the next command would not see the key.
     public static func add(description: String, payload: SecureBuffer, seconds: UInt32) throws(Failure) {
+        // Without a session keyring of its own, a lookup without "create" stands in the
+        // per-user fallback keyring (keyrings(7)): the two ids are then the same.
+        let session = keyctl_get_keyring_ID(credvault_session_keyring, 0)
+        let fallback = keyctl_get_keyring_ID(credvault_user_session_keyring, 0)
+        guard session >= 0 else { throw .call("keyctl_get_keyring_ID", Errno(rawValue: errno)) }
+        if session == fallback { throw .notKept }
         let id = payload.withUnsafeBytes { add_key("user", description, $0.baseAddress, $0.count, credvault_session_keyring) }
         guard id >= 0 else { throw .call("add_key", Errno(rawValue: errno)) }
         guard keyctl_set_timeout(id, seconds) == 0 else {

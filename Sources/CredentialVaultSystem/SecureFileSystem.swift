@@ -15,11 +15,14 @@ import Glibc
 /// command that fixes it. All raw system calls of the backend are here.
 package enum SecureFileSystem {
     /// Creates `directory` (and missing parents) if needed, the last component at mode 0700,
-    /// then checks it.
+    /// then checks it and its ancestors (``checkDirectory(_:)``). The mode is set on the
+    /// directory just made, through a descriptor opened without following a link: a link put
+    /// in its place by whoever owns the parent is never followed.
     package static func ensureDirectory(_ directory: String) throws {
         var info = stat()
-        if stat(directory, &info) != 0 {
+        if lstat(directory, &info) != 0 {
             guard errno == ENOENT else { throw statError(directory, errno) }
+            try checkAncestors(of: directory)
             let parent = FilePaths.directory(of: directory)
             if !parent.isEmpty, parent != directory, stat(parent, &info) != 0 {
                 do {
@@ -33,12 +36,19 @@ package enum SecureFileSystem {
                 throw CredentialVaultError(.cannotWrite,
                     "cannot create directory \(directory): \(String(cString: strerror(errno))); check that its parent is writable")
             }
-            _ = chmod(directory, 0o700) // umask may have removed bits; never adds any
+            // umask may have removed bits; this never adds any, and never acts through a link.
+            let fd = open(directory, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            if fd >= 0 {
+                _ = fchmod(fd, 0o700)
+                close(fd)
+            }
         }
         try checkDirectory(directory)
     }
 
-    /// Refuses a directory that is not a directory, is owned by another user, or is open to group or others.
+    /// Refuses a directory that is not a directory, is owned by another user or is open to
+    /// group or others, and one with an ancestor another user could change
+    /// (``checkAncestors(of:)``).
     package static func checkDirectory(_ directory: String) throws {
         var info = stat()
         guard stat(directory, &info) == 0 else { throw statError(directory, errno) }
@@ -46,6 +56,56 @@ package enum SecureFileSystem {
             throw CredentialVaultError(.permissionDenied, "\(directory) is not a directory; move it aside so credvault can create its directory")
         }
         try checkOwnerAndMode(path: directory, info: info, allowed: 0o700, fix: "chmod 700")
+        try checkAncestors(of: directory)
+    }
+
+    /// Refuses `directory` (which need not exist yet) when another user could replace it or
+    /// what is in it: every directory above it must be owned by you or root and not be
+    /// writable by group or others unless its sticky bit is set (as `/tmp`'s is). This is
+    /// the rule ssh applies to `~/.ssh`. When `directory` is a symbolic link, the directories
+    /// above its target are held to the same rule.
+    ///
+    /// - Throws: `.permissionDenied` (77) naming the directory and the command that fixes it.
+    package static func checkAncestors(of directory: String) throws {
+        try checkChain(above: directory, for: directory)
+        var info = stat()
+        if lstat(directory, &info) == 0, info.st_mode & S_IFMT == S_IFLNK, let target = resolved(directory) {
+            try checkChain(above: target, for: directory)
+        }
+    }
+
+    /// `path` with every link resolved (realpath(3)), or nil when it cannot be.
+    private static func resolved(_ path: String) -> String? {
+        guard let real = realpath(path, nil) else { return nil }
+        defer { free(real) }
+        return String(cString: real)
+    }
+
+    /// Checks the directories above `path`, from the nearest that exists (links resolved) up to `/`.
+    private static func checkChain(above path: String, for directory: String) throws {
+        var current = FilePaths.directory(of: path)
+        while resolved(current) == nil {
+            let parent = FilePaths.directory(of: current)
+            guard parent != current else { return }
+            current = parent
+        }
+        guard var current = resolved(current) else { return }
+        let user = geteuid()
+        while true {
+            var info = stat()
+            guard stat(current, &info) == 0 else { throw statError(current, errno) }
+            let mode = info.st_mode & 0o7777
+            if info.st_uid != 0, info.st_uid != user {
+                throw CredentialVaultError(.permissionDenied,
+                    "\(current) is owned by uid \(info.st_uid), neither you nor root, so that user could replace \(directory) and what credvault reads there; nothing was read or written. Keep the app directory under directories only you and root own (set the app's HOME variable)")
+            }
+            if mode & 0o022 != 0, mode & S_ISVTX == 0 {
+                throw CredentialVaultError(.permissionDenied,
+                    "\(current) has mode \(String(mode, radix: 8)): other users can write to it, so they could replace \(directory) and what credvault reads there; nothing was read or written. Run: chmod go-w '\(current)', or keep the app directory elsewhere")
+            }
+            if current == "/" { return }
+            current = FilePaths.directory(of: current)
+        }
     }
 
     /// Refuses a file owned by another user or with group/other permission bits.
@@ -63,10 +123,26 @@ package enum SecureFileSystem {
         }
     }
 
-    /// Opens an existing regular file for reading without following a symlink, and checks it.
+    /// What a file must be before credvault reads it.
+    package enum FileRule: Sendable {
+        /// Secrets and the stores: yours, mode 0600 or stricter, one link.
+        case secret
+        /// Settings (`config`): yours, not writable by group or others, one link.
+        case settings
+        /// A file whose contents prove themselves (an encrypted bundle: authenticated with
+        /// the passphrase), named by the user: any owner and mode; links are followed.
+        case authenticated
+    }
+
+    /// Opens an existing regular file for reading without following a symlink (and without
+    /// blocking on a FIFO), and checks what `fstat` says of it against `rule`.
     /// Returns `nil` when the file does not exist.
-    package static func openForReading(_ path: String) throws -> FileDescriptor? {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+    ///
+    /// - Throws: `.permissionDenied` (77) for a link, a file that is not regular, another
+    ///   user's file, modes open to others, or a file with another hard link, each naming
+    ///   the fix; nothing is read.
+    package static func openForReading(_ path: String, rule: FileRule = .secret) throws -> FileDescriptor? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (rule == .authenticated ? 0 : O_NOFOLLOW))
         if fd < 0 {
             let code = errno
             if code == ENOENT { return nil }
@@ -76,7 +152,7 @@ package enum SecureFileSystem {
         }
         let descriptor = FileDescriptor(rawValue: fd)
         do {
-            try checkRegularFile(descriptor, path: path)
+            try checkRegularFile(descriptor, path: path, rule: rule)
             return descriptor
         } catch {
             try? descriptor.close()
@@ -84,13 +160,30 @@ package enum SecureFileSystem {
         }
     }
 
-    package static func checkRegularFile(_ descriptor: FileDescriptor, path: String) throws {
+    /// Refuses what `fstat` says of `descriptor` unless it is a regular file that `rule` allows.
+    package static func checkRegularFile(_ descriptor: FileDescriptor, path: String, rule: FileRule = .secret) throws {
         var info = stat()
         guard fstat(descriptor.rawValue, &info) == 0 else { throw statError(path, errno) }
         guard info.st_mode & S_IFMT == S_IFREG else {
-            throw CredentialVaultError(.permissionDenied, "\(path) is not a regular file; move it aside")
+            throw CredentialVaultError(.permissionDenied, "\(path) is not a regular file; nothing was read. Move it aside and put a regular file there")
         }
-        try checkOwnerAndMode(path: path, info: info, allowed: 0o600, fix: "chmod 600")
+        switch rule {
+        case .secret: try checkOwnerAndMode(path: path, info: info, allowed: 0o600, fix: "chmod 600")
+        case .settings: try checkOwnerAndMode(path: path, info: info, allowed: 0o644, fix: "chmod go-w")
+        case .authenticated: return
+        }
+        guard info.st_nlink == 1 else {
+            throw CredentialVaultError(.permissionDenied,
+                "\(path) has \(info.st_nlink) hard links: what credvault deletes from it would survive in the other names, and whoever controls them controls this file; nothing was read or written. Make it a file of its own: cp -p '\(path)' '\(path).new' && mv '\(path).new' '\(path)'")
+        }
+    }
+
+    /// Opens `path` with ``openForReading(_:rule:)`` and reads it whole
+    /// (``readAll(_:path:limit:)``); `nil` when it does not exist.
+    package static func read(_ path: String, rule: FileRule = .secret, limit: Int) throws -> [UInt8]? {
+        guard let descriptor = try openForReading(path, rule: rule) else { return nil }
+        defer { try? descriptor.close() }
+        return try readAll(descriptor, path: path, limit: limit)
     }
 
     /// The size `fstat` reports for an open file.
@@ -100,9 +193,10 @@ package enum SecureFileSystem {
         return Int(info.st_size)
     }
 
-    /// Reads the whole file; with `limit`, a file larger than `limit` bytes is refused from its
-    /// `fstat` size before anything is read (exit 65).
-    package static func readAll(_ descriptor: FileDescriptor, path: String, limit: Int? = nil) throws -> [UInt8] {
+    /// Reads the whole file. A file larger than `limit` bytes is refused from its `fstat`
+    /// size before anything is read (exit 65), in bounded time and memory; one that grows
+    /// past `limit` while it is read is refused too.
+    package static func readAll(_ descriptor: FileDescriptor, path: String, limit: Int) throws -> [UInt8] {
         func failure(_ error: any Error) -> CredentialVaultError {
             CredentialVaultError(.internal, "cannot read \(path): \(error)", cause: error)
         }
@@ -110,7 +204,7 @@ package enum SecureFileSystem {
         // bytes land once, with no reallocation leaving a copy of them in freed memory.
         var info = stat()
         let size = fstat(descriptor.rawValue, &info) == 0 && info.st_size > 0 ? Int(info.st_size) : 0
-        if let limit, size > limit {
+        if size > limit {
             throw CredentialVaultError(.dataError, "\(path) is \(size) bytes, more than the \(limit) bytes such a file may hold; nothing was read. Move it aside")
         }
         var result = try [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, count in
@@ -126,7 +220,7 @@ package enum SecureFileSystem {
             }
         }
         guard result.count == size + 1 else { return result }
-        if let limit, result.count > limit {
+        if result.count > limit {
             throw CredentialVaultError(.dataError, "\(path) grew past the \(limit) bytes such a file may hold while it was read; nothing was used. Move it aside")
         }
         // The file grew while it was read: take the rest in chunks.
@@ -140,6 +234,10 @@ package enum SecureFileSystem {
             }
             if count == 0 { return result }
             result.append(contentsOf: chunk[..<count])
+            if result.count > limit {
+                result.wipe()
+                throw CredentialVaultError(.dataError, "\(path) grew past the \(limit) bytes such a file may hold while it was read; nothing was used. Move it aside")
+            }
         }
     }
 

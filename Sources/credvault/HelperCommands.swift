@@ -42,7 +42,7 @@ struct GitCredentialCommand: AsyncParsableCommand {
             let request = try GitCredential.parse(input)
             let helper = GitCredentialHelper(vault: try await options.openVault())
             if let reply = try await helper.run(known, request) {
-                var bytes = reply.serialized().copyBytes()
+                var bytes = try reply.serialized().copyBytes()
                 StandardStream.output.write(bytes)
                 bytes.wipe()
             }
@@ -74,7 +74,15 @@ struct DockerCredentialCommand: AsyncParsableCommand {
     /// Shared with `docker-credential-credvault ACTION` (see main.swift).
     static func perform(options: GlobalOptions, arguments: [String], name: String) async throws {
         var input: [UInt8] = []
-        if arguments.count == 1, ["store", "get", "erase"].contains(arguments[0]) { input = try readAllStandardInput() }
+        if arguments.count == 1, ["store", "get", "erase"].contains(arguments[0]) {
+            do {
+                input = try readAllStandardInput()
+            } catch let error as CredentialVaultError {
+                // docker shows the helper's standard output as the error, as for every other failure.
+                StandardStream.output.write(error.message + "\n")
+                throw ExitCode(1)
+            }
+        }
         defer { input.wipe() }
         let helper = DockerCredentialHelper(name: name) {
             var vaultOptions = try options.vaultOptions()

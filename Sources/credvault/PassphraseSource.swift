@@ -38,13 +38,7 @@ struct PassphraseOptions: ParsableArguments {
             throw CredentialVaultError(.usage,
                 "no passphrase: give --passphrase-file PATH (mode 0600) or --passphrase-fd N, or run on a terminal to be asked")
         }
-        if confirm {
-            let characters = passphrase.codePointCount
-            guard characters >= CredentialBundle.minimumPassphraseLength else {
-                throw CredentialVaultError(.usage,
-                    "the passphrase has \(characters) characters; use at least \(CredentialBundle.minimumPassphraseLength)")
-            }
-        }
+        if confirm { try PassphrasePolicy.check(passphrase) }
         return passphrase
     }
 }

@@ -28,12 +28,13 @@ func openBundle(_ path: String, _ passphrase: PassphraseOptions, options: Global
     }
 }
 
-/// Reads a whole bundle file.
+/// Reads a whole bundle file: a regular file, refused from its size when it is larger than
+/// any bundle may be.
 func readBundle(_ path: String) throws -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else {
-        throw CredentialVaultError(.usage, "cannot read \(path): check the path and its permissions")
+    guard let bytes = try SecureFileSystem.read(path, rule: .authenticated, limit: BundleHeader.maximumFileSize) else {
+        throw CredentialVaultError(.usage, "cannot read \(path): it does not exist; check the path")
     }
-    return Array(data)
+    return bytes
 }
 
 func itemCountsJSON(_ items: [CredentialItem]) -> JSONValue {

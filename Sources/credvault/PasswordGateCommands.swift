@@ -33,7 +33,9 @@ func newPassphrase(file: String?, fd: Int32?, context: BackendContext) throws ->
     options.passphraseFile = file
     options.passphraseFd = fd
     if !options.isGiven, let source = UnlockSource.first(in: context), source != .prompt {
-        return try UnlockSource.passphrase(for: "the new password", in: context).0
+        let passphrase = try UnlockSource.passphrase(for: "the new password", in: context).0
+        try PassphrasePolicy.check(passphrase)
+        return passphrase
     }
     return try options.read(confirm: true)
 }
@@ -132,7 +134,7 @@ struct PasswordStatusCommand: AsyncParsableCommand {
             let source = status.unlockSource(in: context)
             if options.json {
                 var document: [String: JSONValue] = ["enabled": .bool(status.enabled), "path": .string(status.path),
-                                                     "mfa_enrolled": .bool(SecondFactor.isEnrolled(directory: context.directory)),
+                                                     "mfa_enrolled": .bool(status.requiresSecondStep),
                                                      "unlock_cache": status.cachedUntil.map { .object(["cached": .bool(true), "until": .string(Timestamp.format($0))]) }
                                                         ?? .object(["cached": .bool(false)]),
                                                      "unlock_source": source.map { .string($0.description) } ?? .null]
@@ -147,8 +149,8 @@ struct PasswordStatusCommand: AsyncParsableCommand {
                 text += "KDF: Argon2id v1.3, \(status.opsLimit) passes, \(status.memLimit / 1_048_576) MiB\n"
                 text += "Unlock source: \(source?.description ?? "none (the store is locked for non-interactive use)")\n"
                 text += "Unlock cache: \(status.cachedUntil.map { "key cached until \(Timestamp.format($0))" } ?? "empty (`credvault unlock` fills it)")\n"
-                text += "MFA: \(SecondFactor.isEnrolled(directory: context.directory) ? "enrolled (TOTP)" : "not enrolled")\n"
-                if status.plaintextLeftover { text += "Note: a plaintext credentials.json from an interrupted conversion remains; the next write removes it.\n" }
+                text += "MFA: \(status.requiresSecondStep ? "enrolled (TOTP)" : "not enrolled")\n"
+                if status.plaintextLeftover { text += "Note: a plaintext credentials.json remains beside the encrypted store. The next write removes it if every item in it is in the encrypted store; otherwise it is kept: copy what you need from it (it is plain JSON) with `credvault set`, then delete it.\n" }
                 StandardStream.output.write(text)
             } else {
                 StandardStream.output.write("Password: not set (the file store is plaintext, mode 0600). `credvault password set` adds one.\n")
@@ -171,15 +173,17 @@ struct PasswordMFACommand: AsyncParsableCommand {
     func run() async throws {
         try await Terminal.run(options) {
             let (context, status) = try protectedStore(options, action: "guard with a second step")
-            let enrolled = SecondFactor.isEnrolled(directory: context.directory)
-            let key = try PasswordProtection.dataKey(directory: context.directory, passphrase: currentPassphrase(passphrase, context: context, store: status.path))
+            let enrolled = status.requiresSecondStep
+            let current = try currentPassphrase(passphrase, context: context, store: status.path)
             if disable {
                 guard enrolled else { throw CredentialVaultError(.usage, "no second step is enrolled") }
-                try SecondFactor.disable(directory: context.directory, dataKey: key, context: context)
+                try SecondFactor.remove(directory: context.directory, passphrase: current, lockTimeout: context.lockTimeout, context: context)
                 StandardStream.output.write(options.json ? "{\"mfa_enrolled\":false}\n" : "Second step removed: unlocking needs the password only.\n")
                 return
             }
             guard !enrolled else { throw CredentialVaultError(.usage, "a second step is already enrolled; remove it with `credvault password mfa --disable` first") }
+            // The password is checked before the secret is shown.
+            _ = try PasswordProtection.dataKey(directory: context.directory, passphrase: current)
             let totp = SecondFactor.begin()
             let account = "\(ProcessInfo.processInfo.environment["USER"] ?? "user")@\(ProcessInfo.processInfo.hostName)"
             let uri = totp.uri(issuer: context.app.name, account: account)
@@ -195,7 +199,8 @@ struct PasswordMFACommand: AsyncParsableCommand {
                 guard let line = readLine(), !line.isEmpty else { throw CredentialVaultError(.usage, "no code given; nothing was enrolled") }
                 code = line
             }
-            let backupCodes = try SecondFactor.complete(totp, code: code, directory: context.directory, dataKey: key)
+            let backupCodes = try SecondFactor.enrol(totp, code: code, directory: context.directory, passphrase: current,
+                                                     lockTimeout: context.lockTimeout)
             if options.json {
                 StandardStream.output.write(JSONValue.object(["mfa_enrolled": .bool(true), "backup_codes": .array(backupCodes.map { .string($0) })]).serialized() + "\n")
             } else {

@@ -223,4 +223,46 @@ struct PasswordGateTests {
         #expect(text.contains(" expired=69"), "the kernel timeout ends the cache")
         #expect(text.contains(" changed=69"), "a password change drops the old cache entry")
     }
+
+    @Test("unlock outside a session keyring of its own says so (69) instead of reporting a cache the next command cannot see",
+          .enabled(if: Components.present("keyctl")))
+    func unlockWithoutSessionKeyring() throws {
+        // This process (and so each child) has no session keyring of its own: lookups fall
+        // back to the per-user one, as in a container or a session without pam_keyinit.
+        let session = try ProcessRunner.run("keyctl", ["rdescribe", "@s"], environment: ProcessInfo.processInfo.environment, input: [], timeout: 10)
+        try #require(session.stdoutText.contains("_uid_ses."), "the test needs a process without its own session keyring: \(session.stdoutText)")
+        let f = try fixture(); defer { f.root.remove() }
+        let password = f.passphrase("pw", "unlock cache passphrase")
+        #expect(try f.cli.run("password", "set", "--passphrase-file", password).status == 0)
+        #expect(try f.cli.run(["set", "svc", "a"], input: Array("v".utf8), extra: f.with(password)).status == 0)
+        let unlock = try f.cli.run("unlock", "--for", "60s", "--passphrase-file", password)
+        #expect(unlock.status == 69, "the old code said 0 and the next command was locked: \(unlock.stderr)")
+        #expect(unlock.stderr.contains("no session keyring of its own"), "\(unlock.stderr)")
+        #expect(unlock.stderr.contains("keyctl session"), "it names a way out: \(unlock.stderr)")
+    }
+
+    @Test("the expiry stored with the cached key is checked: `keyctl timeout` cannot extend an unlock",
+          .enabled(if: Components.present("keyctl")))
+    func unlockExpiryChecked() throws {
+        let f = try fixture(); defer { f.root.remove() }
+        let password = f.passphrase("pw", "unlock cache passphrase")
+        #expect(try f.cli.run("password", "set", "--passphrase-file", password).status == 0)
+        #expect(try f.cli.run(["set", "svc", "a"], input: Array("cached-value".utf8), extra: f.with(password)).status == 0)
+        // Whoever possesses the key (any process of the session) can raise the kernel's timeout.
+        let script = """
+            cv=\(CLI.executable)
+            $cv unlock --for 1s --passphrase-file \(password) >/dev/null; echo " unlock=$?"
+            id=$(keyctl list @s | sed -n 's/^ *\\([0-9][0-9]*\\): .*credvault:store:.*/\\1/p')
+            keyctl timeout "$id" 3600; echo " extended=$?"
+            sleep 2.5
+            keyctl list @s | grep -c credvault:store: | sed 's/^/ kernel-still-has=/'
+            $cv get svc a 2>/dev/null; echo " after=$?"
+            """
+        let output = try ProcessRunner.run("keyctl", ["session", "-", "/bin/sh", "-c", script], environment: f.cli.environment, input: [], timeout: 60)
+        let text = output.stdoutText
+        #expect(text.contains(" unlock=0"), "\(text) \(output.stderr)")
+        #expect(text.contains(" extended=0"), "\(text) \(output.stderr)")
+        #expect(text.contains(" kernel-still-has=1"), "the kernel still keeps the key: \(text)")
+        #expect(text.contains(" after=69"), "past its stored expiry the key is not used: \(text)")
+    }
 }

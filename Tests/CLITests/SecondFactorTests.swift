@@ -113,6 +113,16 @@ struct SecondFactorTests {
         }
         #expect(try cli.run("--code", backup[0], "get", "svc", "a").stdoutText == "guarded")
         #expect(try cli.run("--code", backup[0], "get", "svc", "a").status == 77, "a backup code works once")
+        // Issue 16 item 5: deleting credentials.mfa does not turn the step off (the header,
+        // bound to the password, still requires it); the store stays locked until it is back.
+        let mfa = root.path + "/vault/credentials.mfa", aside = root.path + "/mfa-aside"
+        try #require(rename(mfa, aside) == 0)
+        let withoutFile = try cli.run("get", "svc", "a")
+        #expect(withoutFile.status == 77, "the password alone must not open it: \(withoutFile.stderr)")
+        #expect(withoutFile.stderr.contains("credentials.mfa is missing"), "\(withoutFile.stderr)")
+        #expect(withoutFile.stdoutText.isEmpty)
+        #expect(try JSONParser.parse(try cli.run("password", "status", "--json").stdout)["mfa_enrolled"] == .bool(true))
+        try #require(rename(aside, mfa) == 0)
         #expect(try cli.run(["password", "mfa", "--disable"]).status == 77, "disabling needs a code")
         #expect(try cli.run(["--code", backup[1], "password", "mfa", "--disable"]).status == 0)
         #expect(try cli.run("get", "svc", "a").stdoutText == "guarded", "the password alone suffices again")

@@ -233,6 +233,81 @@ struct DeviceFlowFaultTests {
         #expect(failing.stderr.contains("Could not open browser automatically"))
     }
 
+    @Test("verification_uri_complete is opened only as https (or loopback http): javascript:, file: and remote http are not; the browser gets no credentials in its environment")
+    func browserHardened() throws {
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let record = root.path + "/opened", environmentRecord = root.path + "/environment"
+        let script = root.path + "/browser"
+        try "#!/bin/sh\necho \"$1\" >> '\(record)'\nenv > '\(environmentRecord)'\n".write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let credentials = ["CREDVAULT_API_KEY": "api-key-secret", "GITHUB_TOKEN": "gh-secret", "BAO_TOKEN": "bao-secret",
+                           "VAULT_ADDR": "https://bao.example", "AWS_SECRET": "aws-secret"]
+        for hostile in ["javascript:alert(1)", "file:///etc/passwd", "http://192.0.2.1/activate", "-new-tab"] {
+            var device = Self.device()
+            if case .object(var outer) = device, case .object(var fields)? = outer["json"] {
+                fields["verification_uri_complete"] = .string(hostile)
+                outer["json"] = .object(fields)
+                device = .object(outer)
+            }
+            let fixture = try fixture(token: [Self.tokens()], device: device)
+            defer { fixture.stop() }
+            let output = try fixture.cli.run(["auth", "login"], extra: ["DISPLAY": ":99", "BROWSER": script])
+            #expect(output.status == 0, "\(output.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: record), "\(hostile) was handed to the browser")
+            #expect(output.stderr.contains("not an https URL"), "\(output.stderr)")
+        }
+        let fixture = try fixture(token: [Self.tokens()], environment: credentials)
+        defer { fixture.stop() }
+        let output = try fixture.cli.run(["auth", "login"], extra: ["DISPLAY": ":99", "BROWSER": script])
+        #expect(output.status == 0, "\(output.stderr)")
+        let opened = (try? String(contentsOfFile: record, encoding: .utf8)) ?? ""
+        #expect(opened == "\(fixture.peer.base)/activate?code=WXYZ-2345\n", "a loopback http URL is opened")
+        let environment = (try? String(contentsOfFile: environmentRecord, encoding: .utf8)) ?? ""
+        #expect(environment.contains("DISPLAY=:99"), "the browser still gets its ordinary environment: \(environment)")
+        for (name, value) in credentials {
+            #expect(!environment.contains(value), "\(name) reached the browser")
+        }
+    }
+
+    @Test("discovery: a document naming another issuer, or handing out plain-http endpoints on another machine, is refused (78) before any grant is asked for")
+    func discoveryChecked() throws {
+        let cases: [(fields: [String: JSONValue], message: String)] = [
+            (["issuer": .string("https://other.example")], "names the issuer \"https://other.example\""),
+            (["token_endpoint": .string("http://192.0.2.1/token")], "token_endpoint"),
+            (["device_authorization_endpoint": .string("http://192.0.2.1/device")], "device_authorization_endpoint"),
+        ]
+        for (fields, message) in cases {
+            var script: [String: JSONValue] = ["device": Self.device(), "token": .array([Self.tokens()])]
+            script["discovery"] = .object(fields)
+            let peer = try OAuthPeer("fault", [], script: .object(script))
+            defer { peer.stop() }
+            let root = try TemporaryDirectory(); defer { root.remove() }
+            let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault", "CREDVAULT_BACKEND": "file",
+                                                         "CREDVAULT_AUTH_ISSUER_URL": peer.base, "CREDVAULT_AUTH_CLIENT_ID": "cli"])
+            let login = try cli.run(["auth", "login", "--no-browser"], timeout: 30)
+            #expect(login.status == 78, "\(fields): \(login.stderr)")
+            #expect(login.stderr.contains(message), "\(login.stderr)")
+            let deviceRequests = peer.requests().filter { request in request["path"]?.stringValue == "/device" }
+            #expect(deviceRequests.isEmpty, "no device code was asked of a server that failed the checks")
+        }
+    }
+
+    @Test("a plain-http issuer on another machine is refused (78) without a connection; https and loopback http are the only ones accepted")
+    func plainHTTPIssuer() throws {
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault", "CREDVAULT_BACKEND": "file",
+                                                     "CREDVAULT_AUTH_ISSUER_URL": "http://192.0.2.1/realm", "CREDVAULT_AUTH_CLIENT_ID": "cli"])
+        let login = try cli.run(["auth", "login", "--no-browser"], timeout: 30)
+        #expect(login.status == 78, "\(login.stderr)")
+        #expect(login.stderr.contains("plain http to another machine"), "\(login.stderr)")
+        try FileManager.default.createDirectory(atPath: root.path + "/vault", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try "device_authorization_endpoint = https://idp.example/device\ntoken_endpoint = http://192.0.2.1/token\n"
+            .write(toFile: root.path + "/vault/config", atomically: true, encoding: .utf8)
+        let explicit = try cli.run(["auth", "login", "--no-browser"], extra: ["CREDVAULT_AUTH_ISSUER_URL": "https://idp.example"], timeout: 30)
+        #expect(explicit.status == 78, "configured endpoints are held to the same rule: \(explicit.stderr)")
+        #expect(explicit.stderr.contains("token_endpoint from the config file"), "\(explicit.stderr)")
+    }
+
     @Test("refresh faults: a 5xx while the access token is valid keeps it with a warning; an expired one fails")
     func refreshServerError() throws {
         // A 4-second token: a refresh is due half-way through.

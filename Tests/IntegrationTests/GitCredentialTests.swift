@@ -42,10 +42,10 @@ struct GitCredentialProtocolTests {
     }
 
     @Test("the reply carries only what is set, in git's key=value form")
-    func serializes() {
+    func serializes() throws {
         let reply = GitCredential(username: "alice", password: SecretBytes(utf8: "pw"), passwordExpiryUTC: 42)
-        #expect(reply.serialized().utf8String() == "username=alice\npassword=pw\npassword_expiry_utc=42\n")
-        #expect(GitCredential().serialized().isEmpty)
+        #expect(try reply.serialized().utf8String() == "username=alice\npassword=pw\npassword_expiry_utc=42\n")
+        #expect(try GitCredential().serialized().isEmpty)
     }
 }
 
@@ -191,5 +191,117 @@ struct GitCloneTests {
         #expect(erase.status == 0, "\(erase.stderr)")
         let after = try ProcessRunner.run(libsecret, ["get"], environment: environment, input: Array("protocol=https\nhost=git.example:8443\n".utf8))
         #expect(after.stdoutText.isEmpty, "git-credential-libsecret no longer finds it: \(after.stdoutText)")
+    }
+}
+
+/// Issue 16 items 14 and 15: what a crafted request or a crafted stored value could make the
+/// git helper do, against its own store and beside git's own `credential-store`.
+@Suite("git credential helper: hostile input", .serialized)
+struct GitCredentialHostileTests {
+    func withCLI(_ body: (CLI, TemporaryDirectory) throws -> Void) throws {
+        let home = try TemporaryDirectory(); defer { home.remove() }
+        try body(CLI(home: home.path, environment: ["CREDVAULT_HOME": home.path + "/vault", "CREDVAULT_BACKEND": "file"]), home)
+    }
+
+    func store(_ cli: CLI, _ request: String) throws {
+        let output = try cli.run(["git-credential", "store"], input: Array(request.utf8))
+        #expect(output.status == 0, "\(output.stderr)")
+    }
+
+    @Test("a stored value holding a line break is never written into the protocol: get refuses (65) and prints nothing")
+    func newlineInjection() throws {
+        try withCLI { cli, _ in
+            let set = try cli.run(["set", "git:https://forge.example", "alice"], input: Array("pw\nhost=evil.example\nusername=mallory".utf8))
+            #expect(set.status == 0, "\(set.stderr)")
+            let get = try cli.run(["git-credential", "get"], input: Array("protocol=https\nhost=forge.example\n".utf8))
+            #expect(get.status == 65, "\(get.stderr)")
+            #expect(get.stdout.isEmpty, "nothing reaches git: \(get.stdoutText)")
+            #expect(get.stderr.contains("line break"), "\(get.stderr)")
+        }
+    }
+
+    @Test("store refuses a value with a line feed or NUL (the library's door: git's parser cannot carry one)")
+    func storeRefusesLineBreaks() async throws {
+        let home = try TemporaryDirectory(); defer { home.remove() }
+        let vault = try await CredentialVault.open(options: VaultOptions(backend: "memory", environment: ["CREDVAULT_HOME": home.path]))
+        let helper = GitCredentialHelper(vault: vault)
+        for bad in ["a\nb", "a\0b"] {
+            let request = GitCredential(protocol: "https", host: "forge.example", username: "alice", password: SecretBytes(utf8: bad))
+            let error = await #expect(throws: CredentialVaultError.self) { try await helper.store(request) }
+            #expect(error?.code == .dataError)
+        }
+        #expect(try await vault.list().isEmpty)
+    }
+
+    @Test("host a.example/b never reads what was stored for host a.example, path b: the item key is unambiguous")
+    func unambiguousKey() throws {
+        try withCLI { cli, _ in
+            try store(cli, "protocol=https\nhost=a.example\npath=b\nusername=alice\npassword=for-path-b\n")
+            let crafted = try cli.run(["git-credential", "get"], input: Array("protocol=https\nhost=a.example/b\n".utf8))
+            #expect(crafted.status == 0)
+            #expect(crafted.stdout.isEmpty, "another host's password: \(crafted.stdoutText)")
+            let real = try cli.run(["git-credential", "get"], input: Array("protocol=https\nhost=a.example\npath=b\n".utf8))
+            #expect(real.stdoutText == "username=alice\npassword=for-path-b\n")
+            // And the other way round: what is stored for host a.example/b stays its own.
+            try store(cli, "protocol=https\nhost=a.example/b\nusername=mallory\npassword=crafted\n")
+            let again = try cli.run(["git-credential", "get"], input: Array("protocol=https\nhost=a.example\npath=b\n".utf8))
+            #expect(again.stdoutText == "username=alice\npassword=for-path-b\n")
+            let list = try cli.run("list", "--json").stdoutText
+            #expect(list.contains("git:https://a.example%2Fb"), "\(list)")
+        }
+    }
+
+    @Test("an item stored by 0.2 under the old key form is found and moved to the new key on first use")
+    func migratesOldKeys() async throws {
+        let home = try TemporaryDirectory(); defer { home.remove() }
+        let environment = ["CREDVAULT_HOME": home.path + "/vault", "CREDVAULT_BACKEND": "file"]
+        let vault = try await CredentialVault.open(options: VaultOptions(environment: environment))
+        // 0.2 wrote the host as it came, '%' and all.
+        try await vault.store(CredentialItem(key: try CredentialKey(service: "git:https://h%41.example", account: "alice"), label: "Git: old",
+                                             attributes: ["git-protocol": "https", "git-host": "h%41.example"], secret: SecretBytes(utf8: "old-pw")))
+        let cli = CLI(home: home.path, environment: environment)
+        let get = try cli.run(["git-credential", "get"], input: Array("protocol=https\nhost=h%41.example\n".utf8))
+        #expect(get.stdoutText == "username=alice\npassword=old-pw\n", "\(get.stderr)")
+        let services = try JSONParser.parse(try cli.run("list", "--json").stdout)["items"]?.arrayValue?.compactMap { $0["service"]?.stringValue }
+        #expect(services == ["git:https://h%2541.example"])
+    }
+
+    @Test("an empty host= in erase matches only an empty host, as git's credential-store does: nothing is erased")
+    func emptyHostErase() throws {
+        try withCLI { cli, home in
+            try store(cli, "protocol=https\nhost=a.example\nusername=alice\npassword=pw-a\n")
+            try store(cli, "protocol=https\nhost=b.example\nusername=bob\npassword=pw-b\n")
+            let erase = try cli.run(["git-credential", "erase"], input: Array("protocol=https\nhost=\n".utf8))
+            #expect(erase.status == 0)
+            #expect(try JSONParser.parse(try cli.run("list", "--json").stdout)["items"]?.arrayValue?.count == 2, "nothing erased")
+            // git's own helper, given the same request, erases nothing either.
+            let file = home.path + "/git-credentials"
+            try "https://alice:pw-a@a.example\nhttps://bob:pw-b@b.example\n".write(toFile: file, atomically: true, encoding: .utf8)
+            let git = try ProcessRunner.run("git", ["credential-store", "--file", file, "erase"], environment: ["PATH": "/usr/bin:/bin", "HOME": home.path],
+                                            input: Array("protocol=https\nhost=\n".utf8), timeout: 30)
+            #expect(git.status == 0, "\(git.stderr)")
+            #expect(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").count == 2)
+        }
+    }
+
+    @Test("helper input over 1 MiB is refused with an error, never cut: a request cut at 1 MiB would ask for another host")
+    func overlongInput() throws {
+        try withCLI { cli, _ in
+            try store(cli, "protocol=https\nhost=victim.example\nusername=alice\npassword=victim-pw\n")
+            // Cut at 1 MiB, this request's last line would read host=victim.example.
+            let tail = "host=victim.example.attacker.example\n"
+            var request = "protocol=https\n"
+            let cut = 1 << 20, prefix = "host=victim.example".utf8.count
+            while request.utf8.count + 64 < cut - prefix { request += "x" + String(repeating: "y", count: 60) + "=\n" }
+            request += String(repeating: "z", count: cut - prefix - request.utf8.count - 2) + "=\n"
+            request += tail
+            let get = try cli.run(["git-credential", "get"], input: Array(request.utf8))
+            #expect(get.status == 65, "\(get.stderr)")
+            #expect(!get.stdoutText.contains("victim-pw"))
+            #expect(get.stderr.contains("longer than"), "\(get.stderr)")
+            let docker = try cli.run(["docker-credential", "get"], input: Array(String(repeating: "h", count: 2 << 20).utf8))
+            #expect(docker.status != 0)
+            #expect(docker.stdoutText.contains("longer than"), "docker reads the helper's error from stdout: \(docker.stdoutText)")
+        }
     }
 }

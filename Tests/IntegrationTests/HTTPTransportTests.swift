@@ -1,3 +1,4 @@
+import CredentialVault
 import CredentialVaultHTTP
 import Foundation
 import Testing
@@ -145,5 +146,25 @@ struct HostileServerTests {
         #expect(get.stderr.contains("redirected to \(target.base)") && get.stderr.contains("not followed"), "\(get.stderr)")
         #expect(target.requests().isEmpty, "the token went to the other server: \(target.requests())")
         #expect(!hostile.requests().isEmpty, "the hostile server was asked")
+    }
+
+    @Test("an OpenBao server answering a version of 1e300 gets a clean answer, not a crash")
+    func openBaoAbsurdVersion() throws {
+        let health: JSONValue = .object(["status": .number(200), "json": .object(["initialized": .bool(true), "sealed": .bool(false)])])
+        let tokenData: JSONValue = .object(["renewable": .bool(false), "ttl": .number(1e300)])
+        let lookup: JSONValue = .object(["status": .number(200), "json": .object(["data": tokenData])])
+        let metadata: JSONValue = .object(["metadata": .object(["version": .number(1e300)])])
+        let missing: JSONValue = .object(["status": .number(404), "json": .object(["data": metadata])])
+        let paths: JSONValue = .object(["/v1/sys/health": health, "/v1/auth/token/lookup-self": lookup,
+                                        "/v1/secret/data/credvault/credvault/svc/acct": missing])
+        let server = try OAuthPeer("fault", [], script: .object(["device": .object(["status": .number(200)]), "token": .array([]), "paths": paths]))
+        defer { server.stop() }
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault", "BAO_ADDR": server.base,
+                                                      "BAO_TOKEN": "hostile-test-token", "CREDVAULT_BACKEND": "openbao"])
+        let get = try cli.run("get", "svc", "acct")
+        #expect(get.status == 1, "not found, as a 404 says: \(get.status) \(get.stderr)")
+        let doctor = try cli.run("doctor")
+        #expect(doctor.status < 128, "doctor shows the token's TTL without trapping: \(doctor.status) \(doctor.stderr)")
     }
 }

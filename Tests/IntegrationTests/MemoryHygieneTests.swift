@@ -159,7 +159,7 @@ struct MemoryHygieneTests {
             input.withUnsafeMutableBytes { explicit_bzero($0.baseAddress!, $0.count) }
             try await helper.store(request)
             let reply = try await helper.get(GitCredential(protocol: "https", host: "mem.example"))
-            var out = reply.serialized().copyBytes()
+            var out = try reply.serialized().copyBytes()
             #expect(out.count > 40)
             out.withUnsafeMutableBytes { explicit_bzero($0.baseAddress!, $0.count) }
         }

@@ -199,7 +199,7 @@ extension OpenBaoTests {
         #expect(try cli.run("get", "approle", "item").stdoutText == "via approle")
 
         // In one process: revoke every AppRole token; the next call logs in again once.
-        let configuration = try VaultConfiguration.load(path: vault + "/config", keys: OpenBaoBackend.configurationKeys)
+        let configuration = try VaultConfiguration.load(directory: vault, reader: CheckedFileReader(), keys: OpenBaoBackend.configurationKeys)
         let context = BackendContext(app: .credvault, environment: server.environment, directory: vault,
                                      configuration: configuration, callTimeout: .seconds(10), lockTimeout: .seconds(10))
         let backend = OpenBaoBackend(context: context)
@@ -212,6 +212,9 @@ extension OpenBaoTests {
         let loose = try cli.run("get", "approle", "item")
         #expect(loose.status == 77)
         #expect(loose.stderr.contains("chmod 600"))
+        // Issue 16 item 13: an empty $CREDENTIALS_DIRECTORY changes nothing about the check.
+        let emptyDirectory = try cli.run(["get", "approle", "item"], extra: ["CREDENTIALS_DIRECTORY": ""])
+        #expect(emptyDirectory.status == 77, "\(emptyDirectory.stderr)")
     }
 
     @Test("a renewable token is renewed after two thirds of its TTL (lookup-self, renew-self)")
@@ -270,4 +273,48 @@ final class BackgroundCLIWithInput: @unchecked Sendable {
     }
     func wait() -> Int32? { process.wait(timeout: 60) }
     var stderr: String { process.stderr }
+}
+
+/// Issue 16 item 13 and the BAO_ADDR half of item 12: where the token comes from, and how it travels.
+extension OpenBaoTests {
+    @Test("token files are checked: ~/.vault-token at 0644, or an openbao_token_file of another user, is refused (77) naming the fix, never used or passed over in silence")
+    func tokenFileChecks() throws {
+        let server = try OpenBaoServer.get()
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let environment = ["BAO_ADDR": server.address, "CREDVAULT_HOME": root.path + "/vault", "CREDVAULT_BACKEND": "openbao"]
+        let cli = CLI(home: root.path, environment: environment)
+        let tokenFile = root.path + "/.vault-token"
+        FileManager.default.createFile(atPath: tokenFile, contents: Data((server.rootToken + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        #expect(try cli.run("set", "tokens", "item", input: "via token file").status == 0, "a 0600 ~/.vault-token of yours is used")
+        chmod(tokenFile, 0o644)
+        let loose = try cli.run("get", "tokens", "item")
+        #expect(loose.status == 77, "\(loose.stderr)")
+        #expect(loose.stderr.contains(".vault-token has mode 644") && loose.stderr.contains("chmod 600"), "\(loose.stderr)")
+
+        // A token file named in the config file, owned by another user: token substitution.
+        let theirs = root.path + "/their-token"
+        FileManager.default.createFile(atPath: theirs, contents: Data((server.rootToken + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        try #require(chown(theirs, 65534, 65534) == 0, "the tests run as root, as CI does")
+        try FileManager.default.createDirectory(atPath: root.path + "/vault", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try "openbao_token_file = \(theirs)\n".write(toFile: root.path + "/vault/config", atomically: true, encoding: .utf8)
+        let foreign = try cli.run("get", "tokens", "item")
+        #expect(foreign.status == 77, "\(foreign.stderr)")
+        #expect(foreign.stderr.contains("owned by uid 65534"), "\(foreign.stderr)")
+    }
+
+    @Test("a plain-http BAO_ADDR to another machine is refused (78) before anything is sent; loopback is allowed; CREDVAULT_OPENBAO_ALLOW_HTTP=1 overrides")
+    func plainHTTPAddress() throws {
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        // A loopback port nobody listens on.
+        let listener = try ServiceProcess.freePort()
+        let cli = CLI(home: root.path, environment: ["BAO_ADDR": "http://192.0.2.10:8200", "BAO_TOKEN": "never-sent",
+                                                     "CREDVAULT_HOME": root.path + "/vault", "CREDVAULT_BACKEND": "openbao"])
+        let refused = try cli.run("get", "svc", "item")
+        #expect(refused.status == 78, "\(refused.stderr)")
+        #expect(refused.stderr.contains("plain http to another machine") && refused.stderr.contains("CREDVAULT_OPENBAO_ALLOW_HTTP"), "\(refused.stderr)")
+        let loopback = try cli.run(["get", "svc", "item"], extra: ["BAO_ADDR": "http://127.0.0.1:\(listener)"])
+        #expect(loopback.status == 69, "loopback http is allowed and fails only as unreachable: \(loopback.stderr)")
+        let allowed = try cli.run(["get", "svc", "item"], extra: ["CREDVAULT_OPENBAO_ALLOW_HTTP": "1", "CREDVAULT_PROBE_TIMEOUT": "1"])
+        #expect(allowed.status != 78, "explicitly allowed: \(allowed.stderr)")
+    }
 }

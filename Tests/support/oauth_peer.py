@@ -127,7 +127,9 @@ class Handler(BaseHTTPRequestHandler):
         if path.endswith("/.well-known/openid-configuration"):
             document = {"issuer": base, "device_authorization_endpoint": base + "/device",
                         "token_endpoint": base + "/token", "revocation_endpoint": base + "/revoke"}
-            return self.answer({"status": 200, "json": document})
+            # A script may change the document's fields (a hostile or misconfigured server).
+            document.update(script.get("discovery", {}))
+            return self.answer({"status": 200, "json": document}, base)
         if path == "/device":
             return self.answer(script["device"], base)
         if path == "/token":
@@ -139,6 +141,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(responses[index], base)
         if path == "/revoke":
             return self.answer({"status": 200, "body": ""})
+        # Any other path the script names (a hostile OpenBao server, for one).
+        if path in script.get("paths", {}):
+            return self.answer(script["paths"][path], base)
         return self.answer({"status": 404, "json": {"error": "not_found"}})
 
     def answer(self, spec, base=""):
