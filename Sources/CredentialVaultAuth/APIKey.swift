@@ -14,9 +14,12 @@ public enum APIKey {
     }
 
     /// The workspace a key belongs to, or nil when the key does not have the shape
-    /// `<prefix><workspace>_<hex>` (at least 8 hex digits).
-    public static func workspace(of key: String, prefix: String) -> String? {
-        guard key.hasPrefix(prefix) else { return nil }
+    /// `<prefix><workspace>_<hex>` (at least 8 hex digits). With no `prefix` (the app has
+    /// not configured `api_key_prefix`), any prefix of lower-case letters and digits ending
+    /// in `_` is accepted: `cmd_acme_a1b2c3d4`, `cv_acme_a1b2c3d4`.
+    public static func workspace(of key: String, prefix: String?) -> String? {
+        let prefix = prefix ?? anyPrefix(of: key)
+        guard let prefix, key.hasPrefix(prefix) else { return nil }
         let rest = key.dropFirst(prefix.count)
         guard let separator = rest.lastIndex(of: "_") else { return nil }
         let workspace = String(rest[..<separator])
@@ -25,17 +28,26 @@ public enum APIKey {
         return workspace
     }
 
-    /// The expected shape, for messages: `cmd_<workspace>_<hex>`.
-    public static func shape(prefix: String, workspace: String? = nil) -> String {
-        "\(prefix)\(workspace ?? "<workspace>")_<hex digits>"
+    /// The key's prefix when it starts with lower-case letters or digits and a `_`.
+    static func anyPrefix(of key: String) -> String? {
+        guard let separator = key.firstIndex(of: "_"), separator > key.startIndex,
+              key[..<separator].allSatisfy({ ($0 >= "a" && $0 <= "z") || ($0 >= "0" && $0 <= "9") }) else { return nil }
+        return String(key[...separator])
+    }
+
+    /// The expected shape, for messages: `cmd_<workspace>_<hex>` (`<prefix>_…` when the app
+    /// has not configured one).
+    public static func shape(prefix: String?, workspace: String? = nil) -> String {
+        "\(prefix ?? "<prefix>_")\(workspace ?? "<workspace>")_<hex digits>"
     }
 
     /// Checks that `key` is a key of `workspace` (when given); `source` names it in the error (exit 65).
     @discardableResult
-    public static func validate(_ key: SecretBytes, prefix: String, workspace: String?, source: String) throws -> String {
+    public static func validate(_ key: SecretBytes, prefix: String?, workspace: String?, source: String) throws -> String {
         guard let text = key.utf8String(), let owner = Self.workspace(of: text, prefix: prefix) else {
+            let hint = prefix == nil ? "" : " (api_key_prefix in the config file says \(prefix!); change it if this app's keys use another prefix)"
             throw CredentialVaultError(.dataError,
-                "the API key from \(source) is malformed: expected \(shape(prefix: prefix, workspace: workspace)) (set api_key_prefix in the config file if this app's keys use another prefix)")
+                "the API key from \(source) is malformed: expected \(shape(prefix: prefix, workspace: workspace))\(hint)")
         }
         if let workspace, owner != workspace {
             throw CredentialVaultError(.dataError,

@@ -17,8 +17,9 @@ public struct AuthSettings: Sendable {
     public var authMode: AuthMode
     /// Where `authMode` came from, for messages.
     public var authModeSource: String
-    /// The API-key prefix (`cv_` unless configured; a cmdop-style app sets `cmd_`).
-    public var apiKeyPrefix: String
+    /// The API-key prefix `api_key_prefix` configures (a cmdop-style app sets `cmd_`); nil
+    /// when not configured: then any `<prefix>_<workspace>_<hex>` key is accepted.
+    public var apiKeyPrefix: String?
     /// The command people run to log in, used in hints (`skillmeat auth login`).
     public var loginCommand: String
     /// The mode from the config file (`mode = dev`), used when nothing else chose one.
@@ -54,7 +55,7 @@ public struct AuthSettings: Sendable {
             authMode = .oauth
             authModeSource = "default"
         }
-        apiKeyPrefix = file["api_key_prefix"] ?? "cv_"
+        apiKeyPrefix = file["api_key_prefix"]
         configuredMode = file["mode"].flatMap { ServiceMode(rawValue: $0) }
     }
 

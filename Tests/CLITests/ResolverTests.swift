@@ -211,6 +211,24 @@ struct ResolverTests {
         #expect(!quiet.stderr.contains("warning"), "CMDOP_LOG_LEVEL=error silences warnings: \(quiet.stderr)")
     }
 
+    @Test("issue 17 item 1: without api_key_prefix an app's own keys are accepted (cmd_…, cv_…) and their shape still checked")
+    func unconfiguredPrefix() throws {
+        let (root, cmdop) = try fixture(app: "cmdop", ["CMDOP_API_KEY": "cmd_acme_a1b2c3d4e5f6"]); defer { root.remove() }
+        let (output, document) = try resolve(cmdop)
+        #expect(output.status == 0, "the old default cv_ refused it with 65: \(output.stderr)")
+        #expect(document?["source"]?["location"] == .string("$CMDOP_API_KEY"))
+        #expect(document?["workspace"] == .string("acme"), "\(output.stdoutText)")
+        for malformed in ["cmd_acme_xyz", "CMD_acme_a1b2c3d4e5f6", "acme-a1b2c3d4e5f6", "_acme_a1b2c3d4e5f6"] {
+            let refused = try cmdop.run(cmdop.appArguments + ["auth", "resolve"], extra: ["CMDOP_API_KEY": malformed])
+            #expect(refused.status == 65, "\(malformed): \(refused.stderr)")
+            #expect(refused.stderr.contains("expected <prefix>_<workspace>_<hex digits>"), "\(refused.stderr)")
+        }
+        let stored = try cmdop.run(cmdop.appArguments + ["workspace", "key", "set", "acme"], input: Array("cv_acme_0123456789abcdef".utf8))
+        #expect(stored.status == 0, "any prefix, for the right workspace: \(stored.stderr)")
+        let otherWorkspace = try cmdop.run(cmdop.appArguments + ["workspace", "key", "set", "acme"], input: Array("cmd_beta_0123456789abcdef".utf8))
+        #expect(otherWorkspace.status == 65, "\(otherWorkspace.stderr)")
+    }
+
     @Test("a corrupt login record is refused (65), never replaced")
     func corruptRecord() throws {
         let (root, cli) = try fixture(); defer { root.remove() }

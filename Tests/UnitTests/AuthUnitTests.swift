@@ -31,6 +31,10 @@ struct AuthUnitTests {
         #expect(APIKey.workspace(of: "cv_acme_0123456z", prefix: "cv_") == nil)
         #expect(APIKey.workspace(of: "cmd_acme_a1b2c3d4e5f6", prefix: "cv_") == nil)
         #expect(APIKey.workspace(of: "cv__0123456789", prefix: "cv_") == nil)
+        #expect(APIKey.workspace(of: "cmd_acme_a1b2c3d4e5f6", prefix: nil) == "acme", "no configured prefix: any")
+        #expect(APIKey.workspace(of: "sk2_acme-prod_a1b2c3d4e5f6", prefix: nil) == "acme-prod")
+        #expect(APIKey.workspace(of: "Cmd_acme_a1b2c3d4e5f6", prefix: nil) == nil)
+        #expect(APIKey.workspace(of: "_acme_a1b2c3d4e5f6", prefix: nil) == nil)
         #expect(throws: CredentialVaultError.self) { try APIKey.validateWorkspace("Acme") }
         #expect(throws: CredentialVaultError.self) { try APIKey.validateWorkspace("-acme") }
         #expect(APIKey.masked(SecretBytes(utf8: "cv_acme_0123456789abcdef")) == "…cdef")
