@@ -14,8 +14,10 @@ import Glibc
 /// modes the way ssh does, and each failing with a message that names the path and the
 /// command that fixes it. All raw system calls of the backend are here.
 package enum SecureFileSystem {
-    /// Creates `directory` (and missing parents) if needed, the last component at mode 0700,
-    /// then checks it and its ancestors (``checkDirectory(_:)``). The mode is set on the
+    /// Creates `directory` (and its parent, such as `~/.config`, when that is missing) if
+    /// needed, the last component at mode 0700, then checks it and its ancestors
+    /// (``checkDirectory(_:)``). Nothing further up is created: with `HOME=/nonexistent`
+    /// the run is refused rather than making `/nonexistent`. The mode is set on the
     /// directory just made, through a descriptor opened without following a link: a link put
     /// in its place by whoever owns the parent is never followed.
     package static func ensureDirectory(_ directory: String) throws {
@@ -25,11 +27,14 @@ package enum SecureFileSystem {
             try checkAncestors(of: directory)
             let parent = FilePaths.directory(of: directory)
             if !parent.isEmpty, parent != directory, stat(parent, &info) != 0 {
-                do {
-                    try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true,
-                                                            attributes: [.posixPermissions: 0o700])
-                } catch {
-                    throw CredentialVaultError(.cannotWrite, "cannot create directory \(parent): check that its parent is writable", cause: error)
+                let grandparent = FilePaths.directory(of: parent)
+                guard stat(grandparent, &info) == 0 else {
+                    throw CredentialVaultError(.cannotWrite,
+                        "cannot create \(directory): \(grandparent) does not exist (is HOME right?); nothing was created. Create it, or set the app's <APP>_HOME variable (such as CREDVAULT_HOME) to an existing directory")
+                }
+                guard mkdir(parent, 0o700) == 0 || errno == EEXIST else {
+                    throw CredentialVaultError(.cannotWrite,
+                        "cannot create directory \(parent): \(String(cString: strerror(errno))); check that its parent is writable")
                 }
             }
             if mkdir(directory, 0o700) != 0, errno != EEXIST {

@@ -205,4 +205,18 @@ struct HostileFileTests {
         #expect(viaOption.status == 64, "\(viaOption.stderr)")
         #expect(!FileManager.default.fileExists(atPath: f.vault + "/credentials.cvstore"), "no store was encrypted with a short passphrase")
     }
+
+    @Test("issue 17 item 9: HOME=/nonexistent is refused (73) naming it, and nothing is created; a missing ~/.config alone is made")
+    func missingHome() throws {
+        let f = try fixture(); defer { f.root.remove() }
+        let home = f.root.path + "/nonexistent"
+        let cli = CLI(home: home, environment: ["CREDVAULT_BACKEND": "file"])
+        let output = try cli.run(["set", "svc", "alice"], input: Array("s3cret".utf8))
+        #expect(output.status == 73, "\(output.stderr)")
+        #expect(output.stderr.contains("\(home) does not exist"), "\(output.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: home), "the old code made the missing home (as root, anywhere)")
+        try f.makeDirectory(home, mode: 0o700)
+        #expect(try cli.run(["set", "svc", "alice"], input: Array("s3cret".utf8)).status == 0, "with the home there, ~/.config/credvault is made")
+        #expect(FileManager.default.fileExists(atPath: home + "/.config/credvault/credentials.json"))
+    }
 }
