@@ -38,6 +38,17 @@ struct DurationArgument: ExpressibleByArgument {
         guard total > 0, total <= Self.limit else { return nil }
         duration = .seconds(total)
     }
+
+    init(seconds: Int) { duration = .seconds(seconds) }
+
+    /// How `--help` shows it: in the largest whole unit (`15m`), as it is typed.
+    var defaultValueDescription: String {
+        let seconds = Int(duration.components.seconds)
+        for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] where seconds % size == 0 {
+            return "\(seconds / size)\(unit)"
+        }
+        return "\(seconds)s"
+    }
 }
 
 struct UnlockCommand: AsyncParsableCommand {
@@ -49,7 +60,7 @@ struct UnlockCommand: AsyncParsableCommand {
     var options: GlobalOptions { flags.options }
     @OptionGroup var passphrase: PassphraseOptions
     @Option(name: .customLong("for"), help: "How long: 15m (the default), 90s, 1h, up to 7d. The kernel forgets the key then.")
-    var duration: DurationArgument = DurationArgument(argument: "15m")!
+    var duration = DurationArgument(seconds: 900)
 
     func run() async throws {
         try await Terminal.run(options) {

@@ -41,6 +41,10 @@ struct PasswordGateTests {
             #expect(output.status == 64, "--for \(value): \(output.status) \(output.stderr.prefix(300))")
             #expect(output.stderr.contains(value), "--for \(value): \(output.stderr.prefix(300))")
         }
+        // Issue 17 item 11: the help shows the default as it is typed, not a Swift value.
+        let help = try cli.run("unlock", "--help").stdoutText
+        #expect(help.contains("(default: 15m)"), "\(help)")
+        #expect(!help.contains("DurationArgument"), "\(help)")
     }
 
     @Test("set → use → change → clear round trip; the encrypted file holds no plaintext; selection picks encrypted-file")
