@@ -251,6 +251,9 @@ public struct AuthSession: Sendable {
         public var revocation: [String]
         /// Variables that will still supply a credential.
         public var remainingEnvironment: [String]
+        /// Modes whose tokens were removed here but not revoked, because the server names no
+        /// revocation endpoint: they stay valid at the server until they expire.
+        public var notRevocable: [ServiceMode] = []
     }
 
     /// Removes the current mode's OAuth token set and the personal access token (all modes'
@@ -267,6 +270,8 @@ public struct AuthSession: Sendable {
             let held = try store.lock("auth-refresh-\(mode.rawValue).lock", timeout: TokenRefresher.lockTimeout)
             if tokens.endpoints.revocation != nil {
                 outcome.revocation.append(await revoke(tokens, mode: mode))
+            } else {
+                outcome.notRevocable.append(mode)
             }
             try await store.update { $0[mode].tokens = nil }
             withExtendedLifetime(held) {}

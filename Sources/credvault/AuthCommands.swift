@@ -294,6 +294,7 @@ struct LogoutCommand: AsyncParsableCommand {
                     "removed_modes": .array(outcome.removedModes.map { .string($0.rawValue) }),
                     "removed_personal_access_token": .bool(outcome.removedPersonalAccessToken),
                     "revocation": .array(outcome.revocation.map { .string($0) }),
+                    "not_revoked_modes": .array(outcome.notRevocable.map { .string($0.rawValue) }),
                     "environment_still_set": .array(outcome.remainingEnvironment.map { .string($0) }),
                 ]).serialized() + "\n")
             } else {
@@ -301,12 +302,15 @@ struct LogoutCommand: AsyncParsableCommand {
                 if outcome.removedModes.isEmpty && !outcome.removedPersonalAccessToken {
                     lines = ["Already logged out: no stored tokens."]
                 } else {
-                    lines = ["Logged out successfully."]
+                    lines = [outcome.notRevocable.isEmpty ? "Logged out successfully." : "Logged out on this machine."]
                     if !outcome.removedModes.isEmpty {
                         lines.append("Removed the OAuth tokens of: \(outcome.removedModes.map(\.rawValue).joined(separator: ", ")).")
                     }
                     if outcome.removedPersonalAccessToken { lines.append("Removed the personal access token.") }
                     lines += outcome.revocation.map { "Revocation: \($0)" }
+                    if !outcome.notRevocable.isEmpty {
+                        lines.append("Not revoked (\(outcome.notRevocable.map(\.rawValue).joined(separator: ", "))): the server names no revocation endpoint, so those tokens stay valid at the server until they expire.")
+                    }
                 }
                 StandardStream.output.write(Box.render(title: "Logout", lines: lines))
             }

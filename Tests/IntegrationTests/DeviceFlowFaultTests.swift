@@ -341,6 +341,63 @@ struct DeviceFlowFaultTests {
                 "the second refresh still sends the original refresh token")
     }
 
+    func revokeRequests(_ peer: OAuthPeer) -> [JSONValue] {
+        peer.requests().filter { request in request["path"]?.stringValue == "/revoke" }
+    }
+
+    @Test("issue 17 item 2: a field missing from the OpenID document is looked up in the RFC 8414 one; logout then revokes")
+    func discoveryMerged() throws {
+        // The OpenID document has no revocation_endpoint; the RFC 8414 document has it.
+        let rfc8414: JSONValue = .object(["status": .number(200), "json": .object([
+            "issuer": .string("$BASE"), "token_endpoint": .string("$BASE/token"), "revocation_endpoint": .string("$BASE/revoke"),
+        ])])
+        var script: [String: JSONValue] = ["device": Self.device(), "token": .array([Self.tokens()])]
+        script["discovery"] = .object(["revocation_endpoint": .null])
+        script["paths"] = .object(["/.well-known/oauth-authorization-server": rfc8414])
+        let peer = try OAuthPeer("fault", [], script: .object(script))
+        defer { peer.stop() }
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault", "CREDVAULT_BACKEND": "file",
+                                                     "CREDVAULT_AUTH_ISSUER_URL": peer.base, "CREDVAULT_AUTH_CLIENT_ID": "cli"])
+        #expect(try cli.run(["auth", "login", "--no-browser"]).status == 0)
+        let logout = try cli.run("auth", "logout", "--json")
+        #expect(logout.status == 0, "\(logout.stderr)")
+        #expect(revokeRequests(peer).count == 2, "refresh and access token revoked at the endpoint only RFC 8414 named: \(logout.stdoutText)")
+    }
+
+    @Test("issue 17 item 2: with device and token endpoints configured, the revocation endpoint is still discovered and used")
+    func configuredEndpointsStillRevoke() throws {
+        let fixture = try fixture(token: [Self.tokens()])
+        defer { fixture.stop() }
+        try FileManager.default.createDirectory(atPath: fixture.root.path + "/vault", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try "device_authorization_endpoint = \(fixture.peer.base)/device\ntoken_endpoint = \(fixture.peer.base)/token\n"
+            .write(toFile: fixture.root.path + "/vault/config", atomically: true, encoding: .utf8)
+        #expect(try login(fixture).status == 0)
+        let logout = try fixture.cli.run("auth", "logout")
+        #expect(logout.status == 0, "\(logout.stderr)")
+        #expect(revokeRequests(fixture.peer).count == 2, "the old code revoked nothing and said 'Logged out successfully': \(logout.stdoutText)")
+    }
+
+    @Test("issue 17 item 2: when the server names no revocation endpoint, logout says the tokens stay valid there, in text and JSON")
+    func logoutWithoutRevocation() throws {
+        var script: [String: JSONValue] = ["device": Self.device(), "token": .array([Self.tokens()])]
+        script["discovery"] = .object(["revocation_endpoint": .null])
+        let peer = try OAuthPeer("fault", [], script: .object(script))
+        defer { peer.stop() }
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault", "CREDVAULT_BACKEND": "file",
+                                                     "CREDVAULT_AUTH_ISSUER_URL": peer.base, "CREDVAULT_AUTH_CLIENT_ID": "cli"])
+        #expect(try cli.run(["auth", "login", "--no-browser"]).status == 0)
+        let text = try cli.run("auth", "logout")
+        #expect(text.status == 0)
+        #expect(!text.stdoutText.contains("Logged out successfully"), "\(text.stdoutText)")
+        #expect(text.stdoutText.contains("stay valid at the server until they expire"), "\(text.stdoutText)")
+        #expect(try cli.run(["auth", "login", "--no-browser"]).status == 0)
+        let json = try JSONParser.parse(try cli.run("auth", "logout", "--json").stdout)
+        #expect(json["not_revoked_modes"] == .array([.string("prod")]), "\(json)")
+        #expect(revokeRequests(peer).isEmpty)
+    }
+
     @Test("tokens never appear in arguments, --verbose traces or error messages")
     func secretsStayOut() throws {
         let refused = JSONValue.object(["status": .number(400), "json": .object(["error": .string("invalid_grant")])])

@@ -23,6 +23,17 @@ struct AuthUnitTests {
         #expect(HTTPReply(status: 400, contentType: nil, body: []).fields == nil, "Glewlwyd's empty 400")
     }
 
+    @Test("discovery URLs: OpenID's appended to the issuer, RFC 8414's inserted before the issuer's path (§3.1)")
+    func discoveryURLs() {
+        #expect(OAuthEndpoints.documentURLs(issuer: "https://idp.example/realms/a") == [
+            "https://idp.example/realms/a/.well-known/openid-configuration",
+            "https://idp.example/.well-known/oauth-authorization-server/realms/a",
+        ])
+        #expect(OAuthEndpoints.documentURLs(issuer: "http://127.0.0.1:4593") == [
+            "http://127.0.0.1:4593/.well-known/openid-configuration", "http://127.0.0.1:4593/.well-known/oauth-authorization-server",
+        ])
+    }
+
     @Test("API keys: <prefix><workspace>_<hex>, workspace extracted, everything else refused")
     func apiKeys() throws {
         #expect(APIKey.workspace(of: "cmd_acme_a1b2c3d4e5f6", prefix: "cmd_") == "acme")
