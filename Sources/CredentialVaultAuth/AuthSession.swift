@@ -135,8 +135,7 @@ public struct AuthSession: Sendable {
                 events(.browser(opened: false, detail: "no display (DISPLAY and WAYLAND_DISPLAY are unset)"))
             }
         }
-        let hint = "Use --timeout SECONDS to wait longer (up to the server's limit)."
-        let response = try await device.poll(grant, timeoutHint: hint, events: events)
+        let response = try await device.poll(grant, events: events)
         let key = TokenRefresher.refreshTokenKey(app: settings.app, mode: mode)
         var sealed: [UInt8]?
         if let refreshToken = response.refreshToken { sealed = try await vault.seal(refreshToken, for: key) }

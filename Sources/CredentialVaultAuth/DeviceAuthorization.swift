@@ -13,6 +13,10 @@ public struct DeviceAuthorizationPrompt: Sendable, Equatable {
     public var verificationURIComplete: String?
     /// When polling stops: the earlier of the server's `expires_in` and the `--timeout`.
     public var deadline: Date
+    /// When the code expires at the server (`expires_in`).
+    public var codeExpires: Date
+    /// Whether the `--timeout` ends the wait before the code expires.
+    public var endsAtTimeout: Bool { deadline < codeExpires }
     /// A human message some servers add (Microsoft Entra's `message`).
     public var message: String?
 }
@@ -93,7 +97,8 @@ public struct DeviceAuthorizationClient: Sendable {
         let deadline = received.addingTimeInterval(min(expiresIn, timeout))
         let prompt = DeviceAuthorizationPrompt(userCode: userCode, verificationURI: uri,
                                                verificationURIComplete: reply.string("verification_uri_complete") ?? reply.string("verification_url_complete"),
-                                               deadline: deadline, message: reply.string("message"))
+                                               deadline: deadline, codeExpires: received.addingTimeInterval(expiresIn),
+                                               message: reply.string("message"))
         return Grant(deviceCode: deviceCode, interval: cappedInterval, prompt: prompt)
     }
 
@@ -105,19 +110,24 @@ public struct DeviceAuthorizationClient: Sendable {
     ///   `error` stops with the server's description. Network failures and 5xx answers
     ///   without an `error` double the wait. Decisions rest on the `error` string, not the
     ///   HTTP status (Dex sends `authorization_pending` with 401).
-    func poll(_ grant: Grant, timeoutHint: String, events: @Sendable (LoginEvent) -> Void) async throws -> TokenResponse {
+    func poll(_ grant: Grant, events: @Sendable (LoginEvent) -> Void) async throws -> TokenResponse {
         var interval = grant.interval
         var wait = interval
         let deadline = grant.prompt.deadline
         func expired(_ why: String) -> CredentialVaultError {
-            CredentialVaultError(.timedOut, "Device code expired; run login again (\(why)). \(timeoutHint)")
+            CredentialVaultError(.timedOut, "Device code expired; run login again (\(why))")
+        }
+        func stoppedWaiting() -> CredentialVaultError {
+            let left = max(0, Int(grant.prompt.codeExpires.timeIntervalSince(now()).rounded()))
+            return CredentialVaultError(.timedOut,
+                "Stopped waiting for approval at --timeout; the code would have stayed valid at the server for \(left) more seconds. Run login again with a longer --timeout")
         }
         while true {
             // Wait `wait` seconds, reporting the countdown once a second.
             let wakeUp = now().addingTimeInterval(TimeInterval(wait))
             while true {
                 let current = now()
-                if current >= deadline { throw expired("no approval before the deadline") }
+                if current >= deadline { throw grant.prompt.endsAtTimeout ? stoppedWaiting() : expired("no approval before the code expired") }
                 if current >= wakeUp { break }
                 events(.waiting(remaining: deadline.timeIntervalSince(current)))
                 let step = min(1.0, wakeUp.timeIntervalSince(current), deadline.timeIntervalSince(current))

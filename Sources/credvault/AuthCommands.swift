@@ -88,8 +88,10 @@ final class LoginPresenter: Sendable {
         switch event {
         case .prompt(let prompt):
             var lines = ["To log in, visit:", "", "  \(prompt.verificationURI)", "", "Enter code:", "", "  \(prompt.userCode)", ""]
-            let seconds = Int(prompt.deadline.timeIntervalSinceNow.rounded())
-            lines.append("The code expires in \(seconds) seconds.")
+            lines.append("The code expires in \(Int(prompt.codeExpires.timeIntervalSinceNow.rounded())) seconds.")
+            if prompt.endsAtTimeout {
+                lines.append("This command waits \(Int(prompt.deadline.timeIntervalSinceNow.rounded())) seconds for it (--timeout).")
+            }
             if let message = prompt.message { lines += ["", message] }
             StandardStream.error.write(Array(Box.render(title: "Authorize", lines: lines).utf8))
         case .browser(let opened, let detail):

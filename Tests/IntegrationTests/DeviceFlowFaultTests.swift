@@ -398,6 +398,23 @@ struct DeviceFlowFaultTests {
         #expect(revokeRequests(peer).isEmpty)
     }
 
+    @Test("issue 17 item 4: the box gives the server's expiry (1800 s), not the --timeout; stopping at --timeout says so")
+    func boxShowsServerExpiry() throws {
+        let waiting = try fixture(token: [Self.pending()], device: Self.device(expiresIn: 1800))
+        defer { waiting.stop() }
+        let output = try login(waiting, ["--no-browser", "--timeout", "2"], timeout: 30)
+        #expect(output.status == 75, "\(output.stderr)")
+        let expiry = output.stderr.contains("The code expires in 1800 seconds.") || output.stderr.contains("The code expires in 1799 seconds.")
+        #expect(expiry, "the old box said 2 seconds, the --timeout: \(output.stderr)")
+        #expect(output.stderr.contains("waits 2 seconds for it (--timeout)"), "\(output.stderr)")
+        #expect(output.stderr.contains("Stopped waiting for approval at --timeout"), "\(output.stderr)")
+        let serverEnded = try fixture(token: [Self.pending(400, "expired_token")])
+        defer { serverEnded.stop() }
+        let ended = try login(serverEnded)
+        #expect(ended.status == 75)
+        #expect(!ended.stderr.contains("--timeout"), "the server ended the code: a longer --timeout would not help: \(ended.stderr)")
+    }
+
     @Test("tokens never appear in arguments, --verbose traces or error messages")
     func secretsStayOut() throws {
         let refused = JSONValue.object(["status": .number(400), "json": .object(["error": .string("invalid_grant")])])

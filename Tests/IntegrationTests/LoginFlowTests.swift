@@ -146,19 +146,20 @@ struct LoginFlowTests {
         #expect(try fixture.cli.run("auth", "resolve").status == 80, "nothing was stored")
     }
 
-    @Test("an expired device code (server's expired_token) exits 75 with the --timeout hint; --timeout stops earlier")
+    @Test("an expired device code (server's limit) exits 75 without a --timeout hint; --timeout stops earlier and says so")
     func expired() throws {
         let fixture = try fixture(plugin: "oidcshort"); defer { fixture.root.remove() }
         let (status, process) = try login(fixture, plugin: "oidcshort", approve: false)
         #expect(status == 75, "\(process.stderr)")
         #expect(process.stderr.contains("Device code expired; run login again"))
-        #expect(process.stderr.contains("--timeout"))
+        #expect(!process.stderr.contains("--timeout"), "a longer --timeout cannot outlast the server's code: \(process.stderr)")
         #expect(try fixture.cli.run("auth", "resolve").status == 80)
 
         let patient = try self.fixture(); defer { patient.root.remove() }
         let started = Date()
         let (timedOut, process2) = try login(patient, arguments: ["--timeout", "2"], approve: false)
         #expect(timedOut == 75, "\(process2.stderr)")
+        #expect(process2.stderr.contains("Stopped waiting for approval at --timeout"), "\(process2.stderr)")
         #expect(Date().timeIntervalSince(started) < 15, "--timeout 2 stops long before the server's 30 s")
     }
 
