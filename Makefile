@@ -93,13 +93,18 @@ deb: build
 	$(MANUAL_TOOL_STEP)
 	rm -rf .build-deb/root
 	$(MAKE) install PREFIX=/usr DESTDIR=$(CURDIR)/.build-deb/root BINARY="$(BINARY)" GENERATE_MANUAL="$(GENERATE_MANUAL)"
-	mkdir -p .build-deb/root/DEBIAN
+	mkdir -p .build-deb/root/DEBIAN .build-deb/shlibs/debian
+	# Depends as dpkg-shlibdeps computes it from the binary's NEEDED libraries and their
+	# shlibs/symbols files (it needs a debian/control to run in).
+	printf 'Source: credvault\n\nPackage: credvault\nArchitecture: any\n' > .build-deb/shlibs/debian/control
+	cd .build-deb/shlibs && dpkg-shlibdeps -O -e../root/usr/bin/credvault | sed -n 's/^shlibs:Depends=//p' > ../depends
+	test -s .build-deb/depends
 	printf '%s\n' \
 		'Package: credvault' \
 		'Version: $(DEB_VERSION)' \
 		'Architecture: $(DEB_ARCH)' \
 		'Maintainer: CredentialVault developers <credvault@localhost>' \
-		'Depends: libsodium23, libkeyutils1, libqrencode4' \
+		"Depends: $$(cat .build-deb/depends)" \
 		'Recommends: libsecret-1-0, gnome-keyring' \
 		'Section: utils' \
 		'Priority: optional' \
