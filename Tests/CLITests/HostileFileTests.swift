@@ -41,7 +41,8 @@ struct HostileFileTests {
 
     // MARK: Item 1: config and the directories above it
 
-    @Test("a config owned by another user is refused (77) and not obeyed: its `backend = memory` would have lost the secret")
+    @Test("a config owned by another user is refused (77) and not obeyed: its `backend = memory` would have lost the secret",
+          .enabled(if: Components.rootOrRequired))
     func foreignConfig() throws {
         let f = try fixture(); defer { f.root.remove() }
         try f.makeDirectory(f.vault, mode: 0o700)
@@ -85,7 +86,8 @@ struct HostileFileTests {
         #expect(link.stderr.contains("symbolic link"), "\(link.stderr)")
     }
 
-    @Test("an app directory under a directory others can write (0777, no sticky bit) or another user owns is refused; under /tmp's 1777 it is fine")
+    @Test("an app directory under a directory others can write (0777, no sticky bit) or another user owns is refused; under /tmp's 1777 it is fine",
+          .enabled(if: Components.rootOrRequired))
     func ancestors() throws {
         let f = try fixture(); defer { f.root.remove() }
         let shared = f.root.path + "/shared"
