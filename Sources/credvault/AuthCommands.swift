@@ -52,17 +52,27 @@ struct LoginCommand: AsyncParsableCommand {
                     ]))
                 }
             case .loggedIn(let mode, let identity, let location, let expiresAt):
+                // What `auth resolve` will use now: another source may still win over the new token.
+                let inUse = try? await session.resolve(CredentialRequest(mode: mode)).source
+                let shadowedBy = inUse.flatMap { source -> CredentialSource? in
+                    if case .oauth = source { return nil }
+                    return source
+                }
                 if options.json {
                     StandardStream.output.write(JSONValue.object([
                         "logged_in": .bool(true), "mode": .string(mode.rawValue), "location": .string(location),
                         "identity": identity?.displayName.map { .string($0) } ?? .null,
                         "expires_at": expiresAt.map { .string(Timestamp.format($0)) } ?? .null,
+                        "resolve_uses": inUse.map { $0.json } ?? .null,
                     ]).serialized() + "\n")
                 } else {
                     var lines = ["Logged in (\(mode) mode)."]
                     if let name = identity?.displayName { lines.append("Identity: \(name) (\(identity?.displayClaim ?? "sub"), unverified claim)") }
                     lines.append("Credentials stored in \(location).")
                     if let expiresAt { lines.append("Access token expires \(Timestamp.format(expiresAt)); refreshed automatically.") }
+                    if let shadowedBy {
+                        lines.append("Note: `auth resolve` still uses \(shadowedBy), which comes before this login; remove it to use the new token.")
+                    }
                     StandardStream.output.write(Box.render(title: "Login successful", lines: lines))
                 }
             }
@@ -199,9 +209,9 @@ struct ResolveCommand: AsyncParsableCommand {
             let resolved = try await session.resolve(request)
             if !options.quiet { resolved.warnings.forEach { Terminal.warn($0) } }
             if raw {
-                guard let value = resolved.value else {
-                    throw CredentialVaultError(.notFound, "no credential: \(session.settings.app.name) runs in local (zero-auth) mode")
-                }
+                // Zero-auth: no credential is needed, so nothing is printed and the answer is 0,
+                // as for `auth resolve` (a script's `$(… --raw)` is then empty).
+                guard let value = resolved.value else { return }
                 var bytes = value.copyBytes()
                 if StandardStream.output.isTerminal { bytes.append(UInt8(ascii: "\n")) }
                 StandardStream.output.write(bytes)

@@ -415,6 +415,23 @@ struct DeviceFlowFaultTests {
         #expect(!ended.stderr.contains("--timeout"), "the server ended the code: a longer --timeout would not help: \(ended.stderr)")
     }
 
+    @Test("issue 17 item 4: login says when an older personal access token will still win auth resolve; --raw in zero-auth is 0 and empty")
+    func loginNamesWhatResolveUses() throws {
+        let fixture = try fixture(token: [Self.tokens(), Self.tokens()])
+        defer { fixture.stop() }
+        #expect(try fixture.cli.run(["auth", "token"], input: Array("pat-older-0123456789".utf8)).status == 0)
+        let login = try self.login(fixture)
+        #expect(login.status == 0, "\(login.stderr)")
+        #expect(login.stdoutText.contains("still uses stored personal access token"), "the old box said only 'Logged in': \(login.stdoutText)")
+        let json = try JSONParser.parse(try fixture.cli.run("auth", "login", "--no-browser", "--json").stdout)
+        #expect(json["resolve_uses"]?["kind"] == .string("personal-access-token"), "\(json)")
+        #expect(try fixture.cli.run(["auth", "resolve", "--raw"]).stdoutText == "pat-older-0123456789")
+
+        let zeroAuth = try fixture.cli.run(["auth", "resolve", "--raw"], extra: ["CREDVAULT_AUTH_MODE": "local"])
+        #expect(zeroAuth.status == 0, "as `auth resolve` in zero-auth: \(zeroAuth.stderr)")
+        #expect(zeroAuth.stdout.isEmpty)
+    }
+
     @Test("tokens never appear in arguments, --verbose traces or error messages")
     func secretsStayOut() throws {
         let refused = JSONValue.object(["status": .number(400), "json": .object(["error": .string("invalid_grant")])])
