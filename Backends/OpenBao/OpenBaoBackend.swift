@@ -185,9 +185,14 @@ public struct OpenBaoBackend: CredentialBackend {
     }
 
     public func diagnostics() async -> [Diagnostic] {
-        var lines = [Diagnostic("openbao.address", settings.address ?? "not set", nextStep: settings.address == nil ? "set BAO_ADDR" : nil),
+        // OpenBao is used only when named, so an unset address is a fact, not a problem.
+        guard settings.address != nil else {
+            return [Diagnostic("openbao.address", "not set (OpenBao is used only when named: --backend openbao with BAO_ADDR)")]
+        }
+        var lines = [Diagnostic("openbao.address", settings.address ?? "not set"),
                      Diagnostic("openbao.path", "\(settings.mount)/data/\(settings.prefix)/…"),
-                     Diagnostic("openbao.token", settings.tokenSource ?? "none", nextStep: settings.tokenSource == nil ? "set BAO_TOKEN or ~/.vault-token" : nil)]
+                     Diagnostic("openbao.token", settings.problem?.message ?? settings.tokenSource ?? "none",
+                                nextStep: settings.problem != nil ? "see the token line" : settings.tokenSource == nil ? "set BAO_TOKEN or ~/.vault-token" : nil)]
         if let client, settings.address != nil {
             if let health = try? await client.health(deadline: .seconds(5)) {
                 let sealed = health.json?["sealed"] == .bool(true) ? ", sealed" : ""

@@ -170,7 +170,22 @@ struct DoctorCommand: AsyncParsableCommand {
             }
             if case .success(let selection) = survey.selection, selection.isPlaintextFallback {
                 facts.append(Diagnostic("selection", "plaintext file fallback",
-                    nextStep: "secrets are protected only by file modes; unlock or start a keyring, or set \(context.app.variable("NO_PLAINTEXT_FALLBACK"))=1 to refuse"))
+                    nextStep: "secrets are protected only by file modes; on a server, `\(options.commandName) password set` encrypts the file; on a desktop, unlock or start a keyring; \(context.app.variable("NO_PLAINTEXT_FALLBACK"))=1 refuses the fallback"))
+            }
+            // Usable means readable: open the selected store and list it (never a secret, never a prompt).
+            var unusable: CredentialVaultError?
+            switch survey.selection {
+            case .failure(let error):
+                unusable = error
+            case .success(let selection):
+                if let type = survey.selector.registry.backend(named: selection.backend), type.protection == .plaintextFile {
+                    do {
+                        _ = try await type.init(context: context).summaries(service: nil)
+                    } catch let error as CredentialVaultError {
+                        unusable = error
+                        facts.append(Diagnostic("store.readable", "no: \(error.message)", nextStep: "fix or move aside the file named above; nothing was changed"))
+                    }
+                }
             }
             if options.json {
                 StandardStream.output.write(JSONValue.object([
@@ -188,6 +203,8 @@ struct DoctorCommand: AsyncParsableCommand {
                 text += steps.isEmpty ? "\nno problems found\n" : "\nnext steps:\n" + steps.joined(separator: "\n") + "\n"
                 StandardStream.output.write(text)
             }
+            // Like `backends`: not zero when the app can neither store nor read.
+            if let unusable { throw ExitCode(unusable.code.exitStatus) }
         }
     }
 

@@ -36,6 +36,31 @@ struct FileBackendTests {
         #expect(document["items"]?.arrayValue?.first?["secret"]?.stringValue == "cHc=")
     }
 
+    @Test("issue 17 item 7: doctor is not 0 when the app cannot read its store or store at all, and its next steps fit the state")
+    func doctorExitStatus() throws {
+        let fixture = try Fixture(); defer { fixture.root.remove() }
+        #expect(try fixture.cli.run("set", "svc", "acct", input: "pw").status == 0)
+        let healthy = try fixture.cli.run("doctor")
+        #expect(healthy.status == 0, "\(healthy.stdoutText) \(healthy.stderr)")
+        #expect(!healthy.stdoutText.contains("set BAO_ADDR"), "OpenBao is opt-in: not a next step on a machine that does not use it: \(healthy.stdoutText)")
+        try Data("{\"version\": 1, \"items\": [".utf8).write(to: URL(fileURLWithPath: fixture.store))
+        let corrupt = try fixture.cli.run("doctor")
+        #expect(corrupt.status == 65, "a corrupt credentials.json was reported as usable: \(corrupt.stdoutText)")
+        #expect(corrupt.stdoutText.contains("store.readable"), "\(corrupt.stdoutText)")
+
+        // Nothing usable: the plaintext fallback refused and no keyring.
+        let nothing = CLI(home: fixture.root.path, environment: ["CREDVAULT_HOME": fixture.root.path + "/other", "CREDVAULT_NO_PLAINTEXT_FALLBACK": "1"])
+        let refused = try nothing.run("doctor")
+        let backends = try nothing.run("backends")
+        #expect(backends.status != 0)
+        #expect(refused.status == backends.status, "doctor agrees with backends: \(refused.status) vs \(backends.status)")
+
+        // The plaintext fallback's next step names `password set` for a server.
+        let fallback = CLI(home: fixture.root.path, environment: ["CREDVAULT_HOME": fixture.root.path + "/third"])
+        let server = try fallback.run("doctor")
+        #expect(server.stdoutText.contains("credvault password set` encrypts the file"), "\(server.stdoutText)")
+    }
+
     @Test("unsafe modes are refused with exit 77 and the chmod to run; nothing is read or written",
           arguments: [("file", 0o644), ("file", 0o640), ("file", 0o602), ("directory", 0o755), ("directory", 0o750), ("directory", 0o707)])
     func unsafeModes(_ target: String, _ mode: Int) throws {
