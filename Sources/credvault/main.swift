@@ -36,7 +36,17 @@ func runCredvault(_ argv: [String]) async -> Never {
 
     // As AsyncParsableCommand.main does.
     await finish {
-        var command = try Credvault.parseAsRoot(commandLine)
+        var command: any ParsableCommand
+        do {
+            command = try Credvault.parseAsRoot(commandLine)
+        } catch {
+            // A misspelt verb gets a suggestion, as a misspelt option does.
+            if Credvault.exitCode(for: error) != .success, let (given, verb) = VerbSuggestion.suggestion(for: commandLine) {
+                StandardStream.error.write(Array("credvault: error: unknown command '\(given)'; did you mean '\(verb)'? (`credvault --help` lists the commands)\n".utf8))
+                exit(CredentialVaultError.Code.usage.exitStatus)
+            }
+            throw error
+        }
         if var asyncCommand = command as? AsyncParsableCommand {
             try await runAsync(&asyncCommand)
         } else {

@@ -44,6 +44,19 @@ struct CLITests {
         #expect(try cli.run("get", "svc", "acct").status == 1)
     }
 
+    @Test("issue 17 item 11: a misspelt verb gets a suggestion (64), as a misspelt option does; a far-off word gets the usual error")
+    func verbSuggestion() throws {
+        let (root, cli) = try fixture(); defer { root.remove() }
+        for (typo, verb) in [("lokc", "lock"), ("lsit", "list"), ("--quiet docter", "doctor"), ("pasword", "password")] {
+            let output = try cli.run(typo.split(separator: " ").map(String.init))
+            #expect(output.status == 64, "\(typo): \(output.stderr)")
+            #expect(output.stderr.contains("unknown command '\(typo.split(separator: " ").last!)'; did you mean '\(verb)'?"), "\(output.stderr)")
+        }
+        let far = try cli.run("xyzzy")
+        #expect(far.status == 64)
+        #expect(!far.stderr.contains("did you mean"), "\(far.stderr)")
+    }
+
     @Test("the secret is never an argument: an extra argument is refused and nothing is stored")
     func secretNeverInArguments() throws {
         let (root, cli) = try fixture(); defer { root.remove() }

@@ -77,7 +77,7 @@ struct ResolverTests {
         #expect(output.stderr.contains("--api-key puts the key in the process list"))
         let malformedEnv = try cli.run(["auth", "resolve"], extra: ["CREDVAULT_API_KEY": "not-a-key-secret-xyz"])
         #expect(malformedEnv.status == 65)
-        #expect(malformedEnv.stderr.contains("CREDVAULT_API_KEY environment variable is malformed: expected cv_<workspace>_<hex digits>"))
+        #expect(malformedEnv.stderr.contains("CREDVAULT_API_KEY environment variable is malformed: expected <prefix>_<workspace>_<hex digits>"))
         #expect(!malformedEnv.stderr.contains("not-a-key-secret-xyz"), "the value itself never appears in an error")
         let keyFile = root.path + "/open-key"
         FileManager.default.createFile(atPath: keyFile, contents: Data("cv_acme_0123456789abcdef\n".utf8), attributes: [.posixPermissions: 0o644])
@@ -94,7 +94,7 @@ struct ResolverTests {
         #expect(wrong.stderr.contains("belongs to workspace 'beta', not 'acme'"))
         let malformed = try cli.run("workspace", "key", "set", "acme", input: "cv_acme_nothex!")
         #expect(malformed.status == 65)
-        #expect(malformed.stderr.contains("expected cv_acme_<hex digits>"))
+        #expect(malformed.stderr.contains("expected <prefix>_acme_<hex digits>"))
         #expect(!malformed.stderr.contains("nothex"))
         #expect(try cli.run("workspace", "key", "set", "acme", input: Self.acmeKey).status == 0)
         #expect(try cli.run("workspace", "use", "acme").status == 0)
