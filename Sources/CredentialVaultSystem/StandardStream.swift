@@ -27,4 +27,13 @@ public enum StandardStream: Sendable {
 
     /// Whether standard input is a terminal (isatty).
     public static var inputIsTerminal: Bool { isatty(STDIN_FILENO) == 1 }
+
+    /// Whether the process has a controlling terminal (`/dev/tty` opens), where a passphrase
+    /// can be asked even when standard input carries the secret, as sudo, ssh and gpg do.
+    public static var hasControllingTerminal: Bool {
+        let fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        close(fd)
+        return true
+    }
 }

@@ -81,8 +81,9 @@ struct GlobalOptions: Sendable {
         }
         options.notice = { message in if !quiet { Terminal.warn(message) } }
         options.promptObserver = PromptWait.observer(quiet: quiet)
-        // A password-protected store asks on a terminal when no other unlock source exists.
-        if StandardStream.inputIsTerminal {
+        // A password-protected store asks on the controlling terminal (/dev/tty) when no
+        // other unlock source exists, even when standard input carries the secret.
+        if StandardStream.hasControllingTerminal {
             // The store wipes the copy it is given as soon as it has derived the key.
             options.passphrasePrompt = { prompt in Terminal.promptWithoutEcho(prompt)?.copyBytes() }
         }

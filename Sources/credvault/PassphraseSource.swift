@@ -25,7 +25,7 @@ struct PassphraseOptions: ParsableArguments {
             passphrase = try SecretInput.passphrase(from: .file(path))
         } else if let fd = passphraseFd {
             passphrase = try SecretInput.passphrase(from: .descriptor(fd))
-        } else if StandardStream.inputIsTerminal {
+        } else if StandardStream.hasControllingTerminal {
             let first = try SecretInput.passphrase(from: .terminal(prompt: "Passphrase: "))
             if confirm {
                 let second = try SecretInput.passphrase(from: .terminal(prompt: "Passphrase again: "))

@@ -57,6 +57,25 @@ struct TerminalInputTests {
         #expect(try cli.run("get", "svc", "acct").status == 1)
     }
 
+    @Test("issue 17 item 6: with the secret on stdin (a pipe) and a locked store, the passphrase is asked on the terminal (/dev/tty), as sudo and gpg do")
+    func passphraseOnTerminalWhileStdinIsTheSecret() throws {
+        let (root, cli) = try fixture(); defer { root.remove() }
+        let path = root.path + "/passphrase"
+        FileManager.default.createFile(atPath: path, contents: Data("terminal passphrase 01\n".utf8), attributes: [.posixPermissions: 0o600])
+        #expect(try cli.run(["password", "set", "--passphrase-file", path], extra: ["CREDVAULT_BACKEND": ""]).status == 0)
+        var environment = cli.environment
+        environment["CREDVAULT_BACKEND"] = ""
+        let shell = "printf piped-secret | '\(CLI.executable)' set svc acct"
+        let command = ["/usr/bin/python3", Self.script, "type", "Passphrase for", "terminal passphrase 01", "--", "/bin/sh", "-c", shell]
+        let output = try ProcessRunner.run(command[0], Array(command.dropFirst()), environment: environment, input: [], timeout: 60)
+        #expect(output.status == 0, "the old code exited 69 ('locked … a terminal (you will be asked)') without asking: \(output.stdoutText) \(output.stderr)")
+        let session = try JSONDecoder().decode(Session.self, from: Data(output.stdout))
+        #expect(session.status == 0, "\(session.output)")
+        #expect(session.echo_at_prompt == [false], "echo off while the passphrase is typed")
+        let get = try cli.run(["get", "svc", "acct"], extra: ["CREDVAULT_BACKEND": "", "CREDVAULT_PASSPHRASE_FILE": path])
+        #expect(get.stdoutText == "piped-secret", "\(get.stderr)")
+    }
+
     @Test("a passphrase file that sets the password also unlocks it: one line, a trailing \\n or \\r\\n ignored, every source alike")
     func onePassphraseRule() throws {
         let (root, cli) = try fixture(); defer { root.remove() }

@@ -102,8 +102,10 @@ package enum ProcessRunner {
         var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
         guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else { throw HarnessError("pipe failed") }
         for fd in inPipe + outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        // A session of its own: no controlling terminal, so a command never asks on the
+        // terminal of whoever runs the tests (credvault asks on /dev/tty when it has one).
         let child = try ChildProcess.spawn([executable] + arguments, environment: environment,
-                                           stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1])
+                                           stdin: inPipe[0], stdout: outPipe[1], stderr: errPipe[1], newSession: true)
         close(inPipe[0]); close(outPipe[1]); close(errPipe[1])
         let collector = OutputCollector(stdout: outPipe[0], stderr: errPipe[0])
         let writer = inPipe[1]
