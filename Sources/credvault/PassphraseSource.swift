@@ -18,22 +18,34 @@ struct PassphraseOptions: ParsableArguments {
     /// Whether a file or descriptor was given.
     var isGiven: Bool { passphraseFile != nil || passphraseFd != nil }
 
-    /// Reads the passphrase; `confirm` asks twice at a prompt (for new bundles).
-    func read(confirm: Bool) throws -> SecureBuffer {
+    /// Reads the passphrase. `confirm` is for a new one: at a prompt it is checked against
+    /// ``PassphrasePolicy`` before it is asked again, and a mismatch or a short one gets
+    /// another try (three in all). `purpose` names it in the prompt ("the new store
+    /// password", "backup.cvb").
+    func read(confirm: Bool, purpose: String) throws -> SecureBuffer {
         let passphrase: SecureBuffer
         if let path = passphraseFile {
             passphrase = try SecretInput.passphrase(from: .file(path))
         } else if let fd = passphraseFd {
             passphrase = try SecretInput.passphrase(from: .descriptor(fd))
         } else if StandardStream.hasControllingTerminal {
-            let first = try SecretInput.passphrase(from: .terminal(prompt: "Passphrase: "))
-            if confirm {
-                let second = try SecretInput.passphrase(from: .terminal(prompt: "Passphrase again: "))
-                guard first.constantTimeEquals(second) else {
-                    throw CredentialVaultError(.usage, "the two passphrases differ; nothing was written")
+            var attempt = 1
+            while true {
+                let first = try SecretInput.passphrase(from: .terminal(prompt: "Passphrase for \(purpose): "))
+                guard confirm else { return first }
+                let problem: CredentialVaultError
+                do {
+                    try PassphrasePolicy.check(first)
+                    let second = try SecretInput.passphrase(from: .terminal(prompt: "The same passphrase again: "))
+                    if first.constantTimeEquals(second) { return first }
+                    problem = CredentialVaultError(.usage, "the two passphrases differ; nothing was written")
+                } catch let short as CredentialVaultError where short.code == .usage {
+                    problem = short
                 }
+                guard attempt < 3 else { throw problem }
+                attempt += 1
+                StandardStream.error.write(Array("\(problem.message.replacing("; nothing was written", with: "").replacing(" Nothing was written", with: "")); try again.\n".utf8))
             }
-            passphrase = first
         } else {
             throw CredentialVaultError(.usage,
                 "no passphrase: give --passphrase-file PATH (mode 0600) or --passphrase-fd N, or run on a terminal to be asked")

@@ -22,7 +22,7 @@ extension ConflictPolicy: ExpressibleByArgument {}
 func openBundle(_ path: String, _ passphrase: PassphraseOptions, options: GlobalOptions) throws -> [CredentialItem] {
     let bytes = try readBundle(path)
     _ = try BundleHeader(file: bytes)
-    let key = try passphrase.read(confirm: false)
+    let key = try passphrase.read(confirm: false, purpose: path)
     return try ProgressLine.around("Opening \(path) (Argon2id)…", options: options) {
         try CredentialBundle.open(bytes, passphrase: key).items
     }
@@ -67,7 +67,7 @@ struct ExportCommand: AsyncParsableCommand {
             if let out, !force, FileManager.default.fileExists(atPath: out) {
                 throw CredentialVaultError(.cannotWrite, "\(out) already exists; choose another name or add --force")
             }
-            let key = try passphrase.read(confirm: true)
+            let key = try passphrase.read(confirm: true, purpose: out.map { "the new backup \($0)" } ?? "the new backup")
             let vault = try await options.openVault()
             let items = try await ProgressLine.around("Reading items from \(vault.selection.backend)…", options: options) { _ in
                 try await vault.exportItems(services: services)

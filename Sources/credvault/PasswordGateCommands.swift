@@ -11,7 +11,7 @@ import Foundation
 /// when given, else the unlock sources (systemd credential, <APP>_PASSPHRASE_FILE,
 /// <APP>_PASSPHRASE_FD, a prompt).
 func currentPassphrase(_ given: PassphraseOptions, context: BackendContext, store: String) throws -> SecureBuffer {
-    if given.isGiven { return try given.read(confirm: false) }
+    if given.isGiven { return try given.read(confirm: false, purpose: store) }
     return try UnlockSource.passphrase(for: store, in: context).0
 }
 
@@ -37,7 +37,7 @@ func newPassphrase(file: String?, fd: Int32?, context: BackendContext) throws ->
         try PassphrasePolicy.check(passphrase)
         return passphrase
     }
-    return try options.read(confirm: true)
+    return try options.read(confirm: true, purpose: "the new store password")
 }
 
 struct PasswordSetCommand: AsyncParsableCommand {
@@ -111,7 +111,7 @@ struct PasswordChangeCommand: AsyncParsableCommand {
             var newOptions = PassphraseOptions()
             newOptions.passphraseFile = newPassphraseFile
             newOptions.passphraseFd = newPassphraseFd
-            let new = try newOptions.read(confirm: true)
+            let new = try newOptions.read(confirm: true, purpose: "the new store password")
             try ProgressLine.around("Rewrapping the data key (Argon2id)…", options: options) {
                 try PasswordProtection.change(directory: context.directory, current: current, new: new, kdf: kdf, lockTimeout: context.lockTimeout, context: context)
             }

@@ -76,6 +76,22 @@ struct TerminalInputTests {
         #expect(get.stdoutText == "piped-secret", "\(get.stderr)")
     }
 
+    @Test("issue 17 item 6: password set at a terminal names what it asks for, refuses a short passphrase before asking twice, and a typo gets another try")
+    func newPassphraseRetries() throws {
+        let (root, cli) = try fixture(); defer { root.remove() }
+        #expect(try cli.run("set", "svc", "acct", input: "value").status == 0)
+        let prompt = "Passphrase for the new store password: ", again = "The same passphrase again: "
+        let session = try session(cli, ["type", prompt, "short", prompt, "long enough passphrase 1", again, "long enough passphrase X",
+                                        prompt, "long enough passphrase 1", again, "long enough passphrase 1"], ["password", "set"])
+        #expect(session.status == 0, "\(session.output)")
+        #expect(session.output.contains("use at least 12"), "the floor is checked after the first entry: \(session.output)")
+        #expect(session.output.contains("the two passphrases differ; try again."), "\(session.output)")
+        #expect(session.echo_at_prompt == [false, false, false, false, false])
+        let path = root.path + "/passphrase"
+        FileManager.default.createFile(atPath: path, contents: Data("long enough passphrase 1\n".utf8), attributes: [.posixPermissions: 0o600])
+        #expect(try cli.run(["get", "svc", "acct"], extra: ["CREDVAULT_BACKEND": "", "CREDVAULT_PASSPHRASE_FILE": path]).stdoutText == "value")
+    }
+
     @Test("a passphrase file that sets the password also unlocks it: one line, a trailing \\n or \\r\\n ignored, every source alike")
     func onePassphraseRule() throws {
         let (root, cli) = try fixture(); defer { root.remove() }

@@ -18,8 +18,9 @@ import json, os, pty, select, signal, sys, termios, time
 DEADLINE = time.monotonic() + 30
 
 
-def read_until(fd, wanted, output):
-    while wanted.encode() not in output:
+def read_until(fd, wanted, output, start=0):
+    """Reads until `wanted` appears after offset `start` (a prompt shown again counts anew)."""
+    while wanted.encode() not in output[start:]:
         remaining = DEADLINE - time.monotonic()
         if remaining <= 0:
             raise SystemExit(f"timed out waiting for {wanted!r}; saw {output!r}")
@@ -63,8 +64,10 @@ def main():
         os.execvp(command[0], command)
     output, echoes = b"", []
     if mode == "type":
+        start = 0
         for prompt, answer in zip(spec[0::2], spec[1::2]):
-            output = read_until(fd, prompt, output)
+            output = read_until(fd, prompt, output, start)
+            start = output.index(prompt.encode(), start) + len(prompt.encode())
             echoes.append(echo_on(fd))
             os.write(fd, answer.encode() + b"\n")
     else:
