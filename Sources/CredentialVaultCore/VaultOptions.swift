@@ -40,14 +40,16 @@ public struct VaultOptions: Sendable {
         { selection in Logger(label: "credvault").warning("\(fallbackWarning(for: selection, app: app))") }
     }
 
-    /// The words of the fallback warning.
-    public static func fallbackWarning(for selection: BackendSelection, app: AppProfile?) -> String {
-        let reasons = selection.candidates.compactMap { candidate -> String? in
-            guard let reason = candidate.verdict?.reason else { return nil }
-            return "\(candidate.name): \(reason)"
-        }
+    /// The words of the fallback warning: short, with the app's own command and variable
+    /// (the reasons each backend was passed over are `doctor`'s, not repeated here).
+    ///
+    /// - Parameters:
+    ///   - selection: the selection that fell back to the plaintext file.
+    ///   - app: the app, for its `<APP>_NO_PLAINTEXT_FALLBACK` variable.
+    ///   - command: how the app's user runs it (`credvault --app skillmeat`, or the app's own CLI).
+    public static func fallbackWarning(for selection: BackendSelection, app: AppProfile?, command: String = "credvault") -> String {
         let variable = (app ?? .credvault).variable("NO_PLAINTEXT_FALLBACK")
-        return "no keyring is usable (\(reasons.joined(separator: "; "))); secrets will be stored in a plaintext file "
-            + "protected only by its 0600 mode. Set \(variable)=1 to refuse instead, or fix the keyring (see `credvault doctor`)."
+        return "no keyring is usable: secrets go to a plaintext file (mode 0600). "
+            + "`\(command) doctor` says why; `\(command) password set` encrypts it; \(variable)=1 refuses."
     }
 }

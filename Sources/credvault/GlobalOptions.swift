@@ -76,8 +76,9 @@ struct GlobalOptions: Sendable {
         if verbose { options.verboseNote = { Terminal.note($0) } }
         let quiet = self.quiet
         let app = try appProfile
+        let command = commandName
         options.plaintextFallbackNotice = { selection in
-            if !quiet { Terminal.warn(VaultOptions.fallbackWarning(for: selection, app: app)) }
+            if !quiet { Terminal.warn(VaultOptions.fallbackWarning(for: selection, app: app, command: command)) }
         }
         options.notice = { message in if !quiet { Terminal.warn(message) } }
         options.promptObserver = PromptWait.observer(quiet: quiet)

@@ -32,6 +32,8 @@ struct SetCommand: AsyncParsableCommand {
         try await Terminal.run(options) {
             _ = try CredentialKey(service: key.service, account: key.account)
             let vault = try await options.openVault()
+            // Where the secret will go is said before it is typed, not after.
+            vault.noticeOnce()
             let secret = try Terminal.readSecret(prompt: "Secret for '\(key.account)' on '\(key.service)': ")
             try await vault.store(secret, service: key.service, account: key.account, label: label)
             if options.json {

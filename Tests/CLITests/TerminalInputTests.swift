@@ -92,6 +92,21 @@ struct TerminalInputTests {
         #expect(try cli.run(["get", "svc", "acct"], extra: ["CREDVAULT_BACKEND": "", "CREDVAULT_PASSPHRASE_FILE": path]).stdoutText == "value")
     }
 
+    @Test("issue 17 item 8: the plaintext-fallback notice is short, names the app's own commands, and comes before the secret is typed")
+    func fallbackNoticeBeforeTheSecret() throws {
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        // No CREDVAULT_BACKEND: automatic selection, no keyring here, so the plaintext fallback.
+        let cli = CLI(home: root.path, environment: ["SKILLMEAT_HOME": root.path + "/vault"])
+        let typed = try session(cli, ["type", "Secret for", "typed secret 43"], ["--app", "skillmeat", "set", "svc", "acct"])
+        #expect(typed.status == 0, "\(typed.output)")
+        let notice = try #require(typed.output.range(of: "no keyring is usable"), "\(typed.output)")
+        let prompt = try #require(typed.output.range(of: "Secret for"))
+        #expect(notice.lowerBound < prompt.lowerBound, "the old notice came after the secret was typed: \(typed.output)")
+        let line = typed.output[notice.lowerBound...].prefix { $0 != "\r" && $0 != "\n" }
+        #expect(line.count < 250, "at most about half the old 430 characters, with the app's long command twice: \(line.count)")
+        #expect(line.contains("`credvault --app skillmeat doctor`") && line.contains("SKILLMEAT_NO_PLAINTEXT_FALLBACK=1"), "\(line)")
+    }
+
     @Test("a passphrase file that sets the password also unlocks it: one line, a trailing \\n or \\r\\n ignored, every source alike")
     func onePassphraseRule() throws {
         let (root, cli) = try fixture(); defer { root.remove() }
