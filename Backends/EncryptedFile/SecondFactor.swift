@@ -118,7 +118,8 @@ public enum SecondFactor {
                 throw CredentialVaultError(.permissionDenied, "wrong or expired authentication code for \(store); nothing was written")
             }
             guard step > state.lastStep else {
-                throw CredentialVaultError(.permissionDenied, "that authentication code was already used; wait for the next one")
+                throw CredentialVaultError(.permissionDenied,
+                    "that authentication code was already used; wait for the next one, or run `credvault unlock --code CODE` once so the next commands need no code for a while")
             }
             state.lastStep = step
         } else if let index = state.backupCodes.firstIndex(where: { hash(compact, salt: $0.salt) == $0.hash }) {

@@ -191,13 +191,20 @@ struct PasswordMFACommand: AsyncParsableCommand {
             if !noQr, StandardStream.output.isTerminal { text += try QRCode(uri).terminalText() }
             text += "URI: \(uri)\nSecret: \(Base32.encode(totp.secret))\n"
             StandardStream.output.write(text)
-            let code: String
+            var code: String
             if let given = context.environment[context.app.variable("MFA_CODE")], !given.isEmpty {
                 code = given
             } else {
-                StandardStream.error.write(Array("Enter the current code from the app: ".utf8))
-                guard let line = readLine(), !line.isEmpty else { throw CredentialVaultError(.usage, "no code given; nothing was enrolled") }
-                code = line
+                // A mistyped code gets another try (three in all): the secret is already scanned.
+                var attempt = 1
+                while true {
+                    StandardStream.error.write(Array("Enter the current code from the app: ".utf8))
+                    guard let line = readLine(), !line.isEmpty else { throw CredentialVaultError(.usage, "no code given; nothing was enrolled") }
+                    code = line
+                    if totp.match(code.trimmingBlanks(), at: Date()) != nil || attempt == 3 { break }
+                    attempt += 1
+                    StandardStream.error.write(Array("That code does not match the secret; check the device's clock and try again.\n".utf8))
+                }
             }
             let backupCodes = try SecondFactor.enrol(totp, code: code, directory: context.directory, passphrase: current,
                                                      lockTimeout: context.lockTimeout)

@@ -90,8 +90,10 @@ struct SecondFactorTests {
             try ProcessRunner.run("oathtool", ["--totp", "-b", secret, "-N", "@\(time)"], environment: ProcessInfo.processInfo.environment,
                                   input: [], timeout: 10).stdoutText.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        // Confirm with the previous step's code (inside the ±1 window), keeping the current one for below.
-        let result = try enrol.finish(code: try code(now - 30))
+        // Issue 17 item 6: a mistyped code gets another try, the scanned secret is kept. Then
+        // confirm with the previous step's code (inside the ±1 window), keeping the current one for below.
+        let result = try enrol.finish(code: "000000\n" + (try code(now - 30)))
+        #expect(result.stderr.contains("does not match the secret; check the device's clock and try again"), "\(result.stderr)")
         #expect(result.status == 0, "\(result.stderr)")
         let backup = try #require(try JSONParser.parse(Array(result.stdout.utf8))["backup_codes"]?.arrayValue?.compactMap(\.stringValue))
         #expect(backup.count == 10)
@@ -106,7 +108,9 @@ struct SecondFactorTests {
         let withCode = try cli.run("--code", current, "get", "svc", "a")
         if withCode.status == 0 {
             #expect(withCode.stdoutText == "guarded")
-            #expect(try cli.run("--code", current, "get", "svc", "a").stderr.contains("already used"), "no code twice")
+            let replay = try cli.run("--code", current, "get", "svc", "a").stderr
+            #expect(replay.contains("already used"), "no code twice")
+            #expect(replay.contains("unlock --code"), "a used code suggests unlocking once: \(replay)")
         } else {
             // The enrolment code and this one fell into the same step at a boundary: replay refusal.
             #expect(withCode.stderr.contains("already used"))
