@@ -177,7 +177,9 @@ package enum SecureFileSystem {
         case .settings: try checkOwnerAndMode(path: path, info: info, allowed: 0o644, fix: "chmod go-w")
         case .authenticated: return
         }
-        guard info.st_nlink == 1 else {
+        // 0 links: a writer renamed a new file over this one after it was opened; the
+        // descriptor still reads the old, whole file (the atomic-replace contract).
+        guard info.st_nlink <= 1 else {
             throw CredentialVaultError(.permissionDenied,
                 "\(path) has \(info.st_nlink) hard links: what credvault deletes from it would survive in the other names, and whoever controls them controls this file; nothing was read or written. Make it a file of its own: cp -p '\(path)' '\(path).new' && mv '\(path).new' '\(path)'")
         }
