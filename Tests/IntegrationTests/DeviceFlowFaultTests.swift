@@ -325,6 +325,27 @@ struct DeviceFlowFaultTests {
         #expect(expired.stderr.contains("expired and cannot be refreshed"))
     }
 
+    @Test("a refused connection at refresh time is an answer: the still-valid token at once, with a warning; once expired, 69 at once")
+    func refreshConnectionRefused() throws {
+        let fixture = try fixture(token: [Self.tokens(expiresIn: 5)])
+        defer { fixture.root.remove() }
+        #expect(try login(fixture).status == 0)
+        fixture.peer.stop()  // nobody listens on the token endpoint's port any more
+        fixedPause(2.7, because: "a 5 s access token: its refresh is due after half its life")
+        let started = Date()
+        let kept = try fixture.cli.run("auth", "resolve", "--raw")
+        let elapsed = Date().timeIntervalSince(started)
+        #expect(kept.status == 0, "\(kept.stderr)")
+        #expect(kept.stdoutText == "fault-access-token-0001")
+        #expect(kept.stderr.contains("cannot refresh the prod access token") && kept.stderr.contains("connection refused"), "\(kept.stderr)")
+        #expect(elapsed < 2.5, "a refused connection is not waited out (15 s request deadline): took \(elapsed) s")
+        fixedPause(2.5, because: "a 5 s access token: expired after its life")
+        let expiredStart = Date()
+        let expired = try fixture.cli.run("auth", "resolve")
+        #expect(expired.status == 69, "\(expired.stderr)")
+        #expect(Date().timeIntervalSince(expiredStart) < 2.5, "fails at once")
+    }
+
     @Test("a refresh response without a refresh_token keeps the old one (RFC 6749 §6)")
     func refreshKeepsOldRefreshToken() throws {
         let fresh = JSONValue.object(["status": .number(200), "json": .object([

@@ -102,6 +102,69 @@ package final class Glewlwyd: Sendable {
     }
 }
 
+/// One real django-oauth-toolkit 3.4.1 server (Tests/support/dot_provider.py, from the
+/// hash-pinned .build-oauth-dot environment) for the whole test process, on a port it picked:
+/// the second OAuth provider. Plain OAuth 2.0 (no OpenID Connect, opaque tokens), RFC 8414
+/// metadata that names the token and revocation endpoints but not the device authorization
+/// endpoint, device code 1800 s with a 1 s interval, access tokens of 12 s, rotating refresh
+/// tokens, RFC 7009 revocation.
+package final class DjangoOAuthToolkit: Sendable {
+    package let base: String
+    private let service: ServiceProcess
+
+    package static var python: String { Repository.root + "/.build-oauth-dot/bin/python" }
+
+    package static func present() -> Bool {
+        if Components.required || FileManager.default.isExecutableFile(atPath: python) { return true }
+        print("SKIP: django-oauth-toolkit is not installed (scripts/install-system-packages test puts it into .build-oauth-dot); set CREDVAULT_TEST_REQUIRE_COMPONENTS=1 to fail instead")
+        return false
+    }
+
+    package static let shared: Result<DjangoOAuthToolkit, HarnessError> = {
+        do { return .success(try DjangoOAuthToolkit()) } catch let error as HarnessError { return .failure(error) } catch { return .failure(HarnessError("\(error)")) }
+    }()
+
+    package static func get() throws -> DjangoOAuthToolkit {
+        switch shared {
+        case .success(let server): return server
+        case .failure(let error): throw error
+        }
+    }
+
+    private init() throws {
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("credvault-dot-\(getpid())").path
+        try? FileManager.default.removeItem(atPath: work)
+        var environment = ProcessInfo.processInfo.environment
+        environment["ACCESS_SECONDS"] = "12"
+        service = try ServiceProcess("dot_provider", [Self.python, Repository.support("dot_provider.py"), "serve", work],
+                                     environment: environment, port: .announced(descriptor: 1, prefix: "PORT="))
+        base = "http://127.0.0.1:\(service.port!)"
+    }
+
+    /// The issuer: the origin (its RFC 8414 document is at /.well-known/oauth-authorization-server).
+    package var issuer: String { base }
+    /// The one endpoint its metadata does not name.
+    package var deviceAuthorizationEndpoint: String { base + "/o/device-authorization/" }
+
+    /// Plays the person with a browser: logs in, enters `code`, presses accept (or deny).
+    package func approve(_ code: String, accept: Bool = true) throws {
+        let output = try ProcessRunner.run(Self.python, [Repository.support("dot_provider.py"), "approve", base, code, accept ? "accept" : "deny"],
+                                           environment: ProcessInfo.processInfo.environment, input: [], timeout: 30)
+        guard output.status == 0, output.stdoutText.contains("DONE=") else {
+            throw HarnessError("approving \(code) failed: \(output.stdoutText) \(output.stderr) \(service.logTail)")
+        }
+    }
+
+    /// A refresh straight at the server, bypassing credvault: its HTTP status.
+    package func refresh(_ refreshToken: String) throws -> Int32 {
+        let output = try ProcessRunner.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--data-urlencode", "grant_type=refresh_token",
+                                                             "--data-urlencode", "client_id=credvault-cli", "--data-urlencode", "refresh_token=\(refreshToken)",
+                                                             "\(base)/o/token/"],
+                                           environment: ProcessInfo.processInfo.environment, input: [], timeout: 30)
+        return Int32(output.stdoutText) ?? -1
+    }
+}
+
 /// Tests/support/oauth_peer.py as a counting proxy or a scripted fault server.
 package final class OAuthPeer: @unchecked Sendable {
     package let port: Int
@@ -166,12 +229,17 @@ package final class BackgroundCLI: @unchecked Sendable {
 
     /// The user code from the login box (`ABCD-EFGH`).
     package func userCode(after marker: String = "Enter code:", timeout: TimeInterval = 20) throws -> String {
+        try userCode(after: marker, matching: /[A-Z0-9]{4}-[A-Z0-9]{4}/, timeout: timeout)
+    }
+
+    /// The user code from the login box, in the shape `pattern` gives (servers choose their own).
+    package func userCode(after marker: String = "Enter code:", matching pattern: Regex<Substring>, timeout: TimeInterval = 20) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             let text = stderr
             if let range = text.range(of: marker) {
                 let after = text[range.upperBound...]
-                if let match = after.firstMatch(of: /[A-Z0-9]{4}-[A-Z0-9]{4}/) { return String(match.output) }
+                if let match = after.firstMatch(of: pattern) { return String(match.output) }
             }
             usleep(50_000)
         }
