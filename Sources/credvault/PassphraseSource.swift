@@ -31,12 +31,12 @@ struct PassphraseOptions: ParsableArguments {
         } else if StandardStream.hasControllingTerminal {
             var attempt = 1
             while true {
-                let first = try SecretInput.passphrase(from: .terminal(prompt: "Passphrase for \(purpose): "))
+                let first = try Terminal.ask("Passphrase for \(purpose): ")
                 guard confirm else { return first }
                 let problem: CredentialVaultError
                 do {
                     try PassphrasePolicy.check(first)
-                    let second = try SecretInput.passphrase(from: .terminal(prompt: "The same passphrase again: "))
+                    let second = try Terminal.ask("The same passphrase again: ")
                     if first.constantTimeEquals(second) { return first }
                     problem = CredentialVaultError(.usage, "the two passphrases differ; nothing was written")
                 } catch let short as CredentialVaultError where short.code == .usage {

@@ -38,8 +38,9 @@ enum Terminal {
     /// The secret for `set`: all of stdin with one trailing newline removed, or, on a
     /// terminal, one line typed without echo.
     static func readSecret(prompt: String, emptyHint: String = "pipe it on standard input (printf '%s' \"$SECRET\" | credvault set SERVICE ACCOUNT) or type it at the prompt") throws -> SecretBytes {
-        let source: SecretInput.Source = StandardStream.inputIsTerminal ? .terminal(prompt: prompt) : .descriptor(STDIN_FILENO)
-        let secret = try SecretInput.read(source, as: .bytes, limit: maximumSecretSize, what: "the secret")
+        let secret = StandardStream.inputIsTerminal
+            ? try ProgressLine.paused { try SecretInput.read(.terminal(prompt: prompt), as: .bytes, limit: maximumSecretSize, what: "the secret") }
+            : try SecretInput.read(.descriptor(STDIN_FILENO), as: .bytes, limit: maximumSecretSize, what: "the secret")
         guard secret.count > 0 else { throw CredentialVaultError(.dataError, "the secret is empty; \(emptyHint)") }
         return SecretBytes(secret)
     }
@@ -47,6 +48,12 @@ enum Terminal {
     /// A passphrase typed at the terminal without echo, for the store's unlock prompt; nil
     /// when nothing was typed or there is no terminal.
     static func promptWithoutEcho(_ prompt: String) -> SecureBuffer? {
-        try? SecretInput.passphrase(from: .terminal(prompt: prompt))
+        try? ask(prompt)
+    }
+
+    /// A passphrase or code typed at the controlling terminal without echo after `prompt`,
+    /// with any spinner erased while the person types.
+    static func ask(_ prompt: String) throws -> SecureBuffer {
+        try ProgressLine.paused { try SecretInput.passphrase(from: .terminal(prompt: prompt)) }
     }
 }

@@ -76,6 +76,33 @@ struct TerminalInputTests {
         #expect(get.stdoutText == "piped-secret", "\(get.stderr)")
     }
 
+    @Test("issue 17 item 6: export from a locked store asks for the store's passphrase with the spinner erased, not drawn over the prompt")
+    func noSpinnerOverPrompt() throws {
+        let (root, cli) = try fixture(); defer { root.remove() }
+        let path = root.path + "/passphrase"
+        FileManager.default.createFile(atPath: path, contents: Data("terminal passphrase 02\n".utf8), attributes: [.posixPermissions: 0o600])
+        #expect(try cli.run(["set", "svc", "acct"], input: Array("value".utf8), extra: ["CREDVAULT_BACKEND": ""]).status == 0)
+        #expect(try cli.run(["password", "set", "--passphrase-file", path], extra: ["CREDVAULT_BACKEND": ""]).status == 0)
+        var environment = cli.environment
+        environment["CREDVAULT_BACKEND"] = ""
+        let unlock = "Passphrase for ", backup = "Passphrase for the new backup", again = "The same passphrase again: "
+        let command = ["/usr/bin/python3", Self.script, "read-then-type", backup, "backup passphrase 0001", again, "backup passphrase 0001",
+                       unlock, "terminal passphrase 02", "--", CLI.executable, "password", "export", "--kdf", "interactive", "--out", root.path + "/b.cvb"]
+        let output = try ProcessRunner.run(command[0], Array(command.dropFirst()), environment: environment, input: [], timeout: 60)
+        #expect(output.status == 0, "terminal_session.py: \(output.stderr)")
+        let session = try JSONDecoder().decode(Session.self, from: Data(output.stdout))
+        #expect(session.status == 0, "\(session.output)")
+        // The store's prompt is the third one; what the terminal showed from it to the end of
+        // its line (the person's Enter) must be the prompt alone.
+        let prompts = session.output.ranges(of: unlock)
+        try #require(prompts.count == 2, "\(session.output)")
+        let shownWhileAsked = session.output[prompts[1].upperBound...].prefix { $0 != "\n" && $0 != "\r\n" }
+        #expect(!shownWhileAsked.contains("\u{1b}[K") && !shownWhileAsked.contains("Reading items"),
+                "the spinner was drawn over the prompt: \(shownWhileAsked.debugDescription)")
+        #expect(session.output.contains("Reading items"), "the spinner does run (the test sees it when it is there): \(session.output.debugDescription)")
+        #expect(FileManager.default.fileExists(atPath: root.path + "/b.cvb"))
+    }
+
     @Test("issue 17 item 6: password set at a terminal names what it asks for, refuses a short passphrase before asking twice, and a typo gets another try")
     func newPassphraseRetries() throws {
         let (root, cli) = try fixture(); defer { root.remove() }

@@ -5,6 +5,10 @@ a terminal runs it, and reports what happened as one JSON object on stdout.
     terminal_session.py type PROMPT ANSWER [PROMPT ANSWER ...] -- COMMAND...
         waits for each PROMPT in the output, records whether echo was off while it was
         shown, types ANSWER and Enter; then reads to the end.
+    terminal_session.py read-then-type PROMPT ANSWER [PROMPT ANSWER ...] -- COMMAND...
+        the same, but after each PROMPT it goes on reading until the terminal has been
+        quiet for half a second (a person reading the prompt before typing; 3 s at most), so whatever the
+        command draws while a prompt waits (a spinner over it) is in the output.
     terminal_session.py interrupt SIGNAL PROMPT -- COMMAND...
         waits for PROMPT, records whether echo was off, then sends SIGNAL (INT: Ctrl-C typed
         on the terminal; TERM, HUP: kill) and reads to the end.
@@ -52,6 +56,24 @@ def read_to_end(fd, output):
     return output
 
 
+def read_until_quiet(fd, output, quiet=0.5, longest=3.0):
+    """Reads until nothing arrives for `quiet` seconds, or for `longest` seconds at most (a
+    terminal that never goes quiet: the person types anyway)."""
+    end = min(DEADLINE, time.monotonic() + longest)
+    while time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], quiet)
+        if not ready:
+            return output
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            return output
+        if not chunk:
+            return output
+        output += chunk
+    return output
+
+
 def echo_on(fd):
     return bool(termios.tcgetattr(fd)[3] & termios.ECHO)
 
@@ -63,11 +85,13 @@ def main():
     if pid == 0:
         os.execvp(command[0], command)
     output, echoes = b"", []
-    if mode == "type":
+    if mode in ("type", "read-then-type"):
         start = 0
         for prompt, answer in zip(spec[0::2], spec[1::2]):
             output = read_until(fd, prompt, output, start)
             start = output.index(prompt.encode(), start) + len(prompt.encode())
+            if mode == "read-then-type":
+                output = read_until_quiet(fd, output)
             echoes.append(echo_on(fd))
             os.write(fd, answer.encode() + b"\n")
     else:
