@@ -38,9 +38,12 @@ struct LoginCommand: AsyncParsableCommand {
             let session = try await options.openAuthSession()
             let interruption = LoginInterruption.install()
             defer { interruption.cancel() }
-            let presenter = LoginPresenter(quiet: options.quiet)
-            let outcome = try await session.login(.init(mode: mode, timeout: .seconds(timeout), openBrowser: !noBrowser)) { presenter.show($0) }
-            presenter.finish()
+            let presenter = LoginPresenter(quiet: options.quiet, countdown: !options.quiet && !options.json)
+            let outcome: AuthSession.LoginOutcome
+            do {
+                defer { presenter.finish() }
+                outcome = try await session.login(.init(mode: mode, timeout: .seconds(timeout), openBrowser: !noBrowser)) { presenter.show($0) }
+            }
             switch outcome {
             case .zeroAuth(let variable):
                 if options.json {
@@ -80,21 +83,20 @@ struct LoginCommand: AsyncParsableCommand {
     }
 }
 
-/// The device-code box, the browser note and the live countdown, on stderr.
+/// The device-code box, the browser note and the live countdown (the status line,
+/// ``ProgressLine``), on stderr.
 final class LoginPresenter: Sendable {
     private let quiet: Bool
-    private let live = StandardStream.error.isTerminal
-    /// Whether the countdown line is on screen; the lock also keeps lines whole.
-    private let countdownShown = Mutex(false)
+    private let showsCountdown: Bool
+    private let countdown = Mutex<ProgressLine?>(nil)
 
-    init(quiet: Bool) { self.quiet = quiet }
-
-    func show(_ event: LoginEvent) {
-        countdownShown.withLock { countdownShown in show(event, countdownShown: &countdownShown) }
+    /// `quiet`: no notes (--quiet); `countdown`: the live countdown (not with --quiet or --json).
+    init(quiet: Bool, countdown: Bool) {
+        self.quiet = quiet
+        showsCountdown = countdown
     }
 
-    private func show(_ event: LoginEvent, countdownShown: inout Bool) {
-        func clearCountdown() { Self.clearCountdown(&countdownShown) }
+    func show(_ event: LoginEvent) {
         switch event {
         case .prompt(let prompt):
             var lines = ["To log in, visit:", "", "  \(prompt.verificationURI)", "", "Enter code:", "", "  \(prompt.userCode)", ""]
@@ -103,34 +105,28 @@ final class LoginPresenter: Sendable {
                 lines.append("This command waits \(Int(prompt.deadline.timeIntervalSinceNow.rounded())) seconds for it (--timeout).")
             }
             if let message = prompt.message { lines += ["", message] }
-            StandardStream.error.write(Array(Box.render(title: "Authorize", lines: lines).utf8))
+            Terminal.write(Box.render(title: "Authorize", lines: lines))
         case .browser(let opened, let detail):
-            clearCountdown()
             if opened { Terminal.note("opened the verification page in your browser") }
             else if !quiet { Terminal.note("Could not open browser automatically (\(detail)); open the URL above and enter the code") }
         case .waiting(let remaining):
-            guard live else { return }
             let seconds = max(0, Int(remaining.rounded(.down)))
-            let text = "\rWaiting for approval… \(seconds / 60):\(seconds % 60 < 10 ? "0" : "")\(seconds % 60) left (Ctrl-C cancels) "
-            StandardStream.error.write(Array(text.utf8))
-            countdownShown = true
+            let text = "Waiting for approval… \(seconds / 60):\(seconds % 60 < 10 ? "0" : "")\(seconds % 60) left (Ctrl-C cancels)"
+            countdown.withLock { line in
+                if let line { line.update(text) } else { line = ProgressLine.start(text, quiet: !showsCountdown) }
+            }
         case .slowDown(let interval):
-            clearCountdown()
             if !quiet { Terminal.note("the server asked to slow down; polling every \(interval) s") }
         case .retrying(let reason, let wait):
-            clearCountdown()
             if !quiet { Terminal.warn("\(reason); retrying in \(wait) s") }
         }
     }
 
+    /// Erases the countdown; called when the wait has ended, before anything is stored.
     func finish() {
-        countdownShown.withLock { Self.clearCountdown(&$0) }
-    }
-
-    private static func clearCountdown(_ countdownShown: inout Bool) {
-        if countdownShown {
-            StandardStream.error.write(Array("\r\u{1B}[K".utf8))
-            countdownShown = false
+        countdown.withLock { line in
+            line?.finish()
+            line = nil
         }
     }
 }
@@ -281,7 +277,7 @@ struct StatusCommand: AsyncParsableCommand {
             if let problem = status.problem {
                 guard options.json else { throw problem }
                 // The status document above already carries the error: one JSON document only.
-                StandardStream.error.write("credvault: error: \(problem.message.escapingControls(keepingLineBreaks: true))\n")
+                Terminal.write("credvault: error: \(problem.message.escapingControls(keepingLineBreaks: true))\n")
                 throw ExitCode(problem.code.exitStatus)
             }
         }

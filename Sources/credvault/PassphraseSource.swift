@@ -44,7 +44,7 @@ struct PassphraseOptions: ParsableArguments {
                 }
                 guard attempt < 3 else { throw problem }
                 attempt += 1
-                StandardStream.error.write(Array("\(problem.message.replacing("; nothing was written", with: "").replacing(" Nothing was written", with: "")); try again.\n".utf8))
+                Terminal.write("\(problem.message.replacing("; nothing was written", with: "").replacing(" Nothing was written", with: "")); try again.\n")
             }
         } else {
             throw CredentialVaultError(.usage,

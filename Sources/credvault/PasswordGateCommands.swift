@@ -79,7 +79,7 @@ struct PasswordClearCommand: AsyncParsableCommand {
                 guard StandardStream.inputIsTerminal else {
                     throw CredentialVaultError(.usage, "`password clear` stores every secret in plaintext; confirm on a terminal or pass --yes")
                 }
-                StandardStream.error.write(Array("Store every secret in \(context.directory) as plaintext (mode 0600)? [y/N] ".utf8))
+                Terminal.write("Store every secret in \(context.directory) as plaintext (mode 0600)? [y/N] ")
                 guard let answer = readLine(), ["y", "yes"].contains(answer.lowercased()) else {
                     throw CredentialVaultError(.usage, "not confirmed; nothing was changed")
                 }
@@ -198,12 +198,12 @@ struct PasswordMFACommand: AsyncParsableCommand {
                 // A mistyped code gets another try (three in all): the secret is already scanned.
                 var attempt = 1
                 while true {
-                    StandardStream.error.write(Array("Enter the current code from the app: ".utf8))
+                    Terminal.write("Enter the current code from the app: ")
                     guard let line = readLine(), !line.isEmpty else { throw CredentialVaultError(.usage, "no code given; nothing was enrolled") }
                     code = line
                     if totp.match(code.trimmingBlanks(), at: Date()) != nil || attempt == 3 { break }
                     attempt += 1
-                    StandardStream.error.write(Array("That code does not match the secret; check the device's clock and try again.\n".utf8))
+                    Terminal.write("That code does not match the secret; check the device's clock and try again.\n")
                 }
             }
             let backupCodes = try SecondFactor.enrol(totp, code: code, directory: context.directory, passphrase: current,

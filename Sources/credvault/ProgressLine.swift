@@ -10,30 +10,38 @@ import Glibc
 import Dispatch
 import Synchronization
 
-/// A spinner with a status text on stderr while long work runs (the Argon2id KDF, export,
-/// import, migrate). Shown only when stderr is a terminal and neither --json nor --quiet is
-/// given; piped or scripted output never contains it. The line is erased when the work ends,
-/// and while a prompt waits for the person (``paused(_:)``): the work may ask for a
-/// passphrase or a code, and a spinner drawn over the prompt looks like a hang.
+/// The one status line on stderr: a spinner with a text while long work runs (the Argon2id
+/// KDF, export, import, migrate) and the device-flow countdown. Shown only when stderr is a
+/// terminal and neither --json nor --quiet is given; piped or scripted output never contains
+/// it. The line is erased when the work ends, and while anything else is written to the
+/// terminal (``paused(_:)``): a prompt (the work may ask for a passphrase or a code, and a
+/// spinner drawn over the prompt looks like a hang) or a note or warning (which would
+/// otherwise land on the status line's row).
 final class ProgressLine: Sendable {
     private static let frames = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"]
     private struct State {
         var text: String
         var running = true
-        /// Set by ``paused(_:)``; the spinner then erases its line once and draws nothing.
-        var paused = false
-        var erased = false
+        /// How many ``paused(_:)`` calls are under way; nothing is drawn while any is.
+        var pauses = 0
+        /// Whether the line is on screen now.
+        var drawn = false
+        var frame = 0
     }
+    /// Every write of the line happens under this lock, so a pause or the end erases it and
+    /// no frame comes after.
     private let state: Mutex<State>
-    private let done = DispatchSemaphore(value: 0)
-    private let erasedForPause = DispatchSemaphore(value: 0)
-    /// The spinner on screen now, if any (there is at most one).
+    /// The status line on screen now, if any (there is at most one).
     private static let current = Mutex<ProgressLine?>(nil)
 
     /// Starts a spinner, or returns nil when progress must not be shown.
     static func start(_ text: String, options: GlobalOptions) -> ProgressLine? {
-        guard !options.json, !options.quiet, StandardStream.error.isTerminal,
-              ProcessInfo.processInfo.environment["TERM"] != "dumb" else { return nil }
+        start(text, quiet: options.json || options.quiet)
+    }
+
+    /// Starts a spinner, or returns nil when `quiet` or stderr is not a terminal.
+    static func start(_ text: String, quiet: Bool) -> ProgressLine? {
+        guard !quiet, StandardStream.error.isTerminal, ProcessInfo.processInfo.environment["TERM"] != "dumb" else { return nil }
         return ProgressLine(text)
     }
 
@@ -44,47 +52,27 @@ final class ProgressLine: Sendable {
     }
 
     private func spin() {
-        var frame = 0
-        while true {
-            let (line, active, paused, erased) = state.withLock { ($0.text, $0.running, $0.paused, $0.erased) }
-            guard active else { break }
-            if paused {
-                if !erased {
-                    StandardStream.error.write(Array("\r\u{1b}[K".utf8))
-                    state.withLock { $0.erased = true }
-                    erasedForPause.signal()
-                }
-            } else {
-                StandardStream.error.write(Array("\r\u{1b}[K\(Self.frames[frame % Self.frames.count]) \(line)".utf8))
-                frame += 1
-            }
+        while state.withLock({ state in
+            guard state.running else { return false }
+            if state.pauses == 0 { Self.draw(&state) }
+            return true
+        }) {
             usleep(100_000)
         }
-        StandardStream.error.write(Array("\r\u{1b}[K".utf8))
-        done.signal()
     }
 
-    /// Runs `body` (a prompt) with the spinner on screen, if any, erased and stopped; it
-    /// comes back when `body` returns. Every terminal prompt of the CLI goes through here
-    /// (``Terminal/ask(_:)``).
-    static func paused<T>(_ body: () throws -> T) rethrows -> T {
-        guard let line = current.withLock({ $0 }), line.pause() else { return try body() }
-        defer { line.state.withLock { $0.paused = false; $0.erased = false } }
-        return try body()
+    private static func draw(_ state: inout State) {
+        StandardStream.error.write(Array("\r\u{1b}[K\(frames[state.frame % frames.count]) \(state.text)".utf8))
+        state.frame += 1
+        state.drawn = true
     }
 
-    /// Asks the spinner to erase its line and waits until it has; false when it has stopped.
-    private func pause() -> Bool {
-        let running = state.withLock { state in
-            if state.running { state.paused = true }
-            return state.running
-        }
-        // The spinner runs until finish(), which comes after the work (and its prompts).
-        if running { erasedForPause.wait() }
-        return running
+    private static func erase(_ state: inout State) {
+        if state.drawn { StandardStream.error.write(Array("\r\u{1b}[K".utf8)) }
+        state.drawn = false
     }
 
-    /// Replaces the status text.
+    /// Replaces the status text (shown from the next frame).
     func update(_ text: String) {
         state.withLock { $0.text = text }
     }
@@ -96,13 +84,25 @@ final class ProgressLine: Sendable {
         }
     }
 
-    /// Stops the spinner and erases its line.
-    func finish() {
-        let wasRunning = state.withLock { state -> Bool in
-            defer { state.running = false }
-            return state.running
+    /// Runs `body` (a prompt, a message) with the status line, if any, erased; it is drawn
+    /// again after `body` returns. Every terminal prompt (``Terminal/ask(_:)``) and every note
+    /// and warning (``Terminal/note(_:)``, ``Terminal/warn(_:)``) goes through here.
+    static func paused<T>(_ body: () throws -> T) rethrows -> T {
+        guard let line = current.withLock({ $0 }) else { return try body() }
+        line.state.withLock { state in
+            state.pauses += 1
+            erase(&state)
         }
-        if wasRunning { done.wait() }
+        defer { line.state.withLock { $0.pauses -= 1 } }
+        return try body()
+    }
+
+    /// Stops the line and erases it.
+    func finish() {
+        state.withLock { state in
+            state.running = false
+            Self.erase(&state)
+        }
         Self.current.withLock { if $0 === self { $0 = nil } }
     }
 

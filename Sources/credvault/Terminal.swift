@@ -12,15 +12,20 @@ import Glibc
 /// Writing to stdout and stderr, and reading secrets without echo.
 enum Terminal {
     // Messages may quote a server or a stored name: their control characters are made visible.
-    static func warn(_ message: String) { StandardStream.error.write("credvault: warning: \(message.escapingControls(keepingLineBreaks: true))\n") }
-    static func note(_ message: String) { StandardStream.error.write("credvault: \(message.escapingControls(keepingLineBreaks: true))\n") }
+    static func warn(_ message: String) { write("credvault: warning: \(message.escapingControls(keepingLineBreaks: true))\n") }
+    static func note(_ message: String) { write("credvault: \(message.escapingControls(keepingLineBreaks: true))\n") }
+
+    /// Writes whole lines on stderr, with the status line (spinner, countdown) out of the way.
+    static func write(_ text: String) {
+        ProgressLine.paused { StandardStream.error.write(Array(text.utf8)) }
+    }
 
     /// Runs a verb's body and turns a `CredentialVaultError` into its message and exit status.
     static func run(_ options: GlobalOptions, _ body: () async throws -> Void) async throws {
         do {
             try await body()
         } catch let error as CredentialVaultError {
-            StandardStream.error.write("credvault: error: \(error.message.escapingControls(keepingLineBreaks: true))\n")
+            write("credvault: error: \(error.message.escapingControls(keepingLineBreaks: true))\n")
             if options.json {
                 StandardStream.output.write(JSONValue.object(["error": .object([
                     "code": .string(error.code.description),

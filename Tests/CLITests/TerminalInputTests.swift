@@ -134,6 +134,32 @@ struct TerminalInputTests {
         #expect(line.contains("`credvault --app skillmeat doctor`") && line.contains("SKILLMEAT_NO_PLAINTEXT_FALLBACK=1"), "\(line)")
     }
 
+    @Test("issue 17 item 8: during auth login at a terminal, the plaintext notice gets a line of its own, not the countdown's")
+    func noticeNotOnTheCountdownLine() throws {
+        let pending: JSONValue = .object(["status": .number(400), "json": .object(["error": .string("authorization_pending")])])
+        let tokens: JSONValue = .object(["status": .number(200), "json": .object([
+            "access_token": .string("terminal-access-token"), "token_type": .string("Bearer"), "expires_in": .number(3600)])])
+        let device: JSONValue = .object(["status": .number(200), "json": .object([
+            "device_code": .string("dc-1"), "user_code": .string("WXYZ-2345"), "expires_in": .number(60), "interval": .number(1),
+            "verification_uri": .string("$BASE/activate")])])
+        let peer = try OAuthPeer("fault", [], script: .object(["device": device, "token": .array([pending, tokens])]))
+        defer { peer.stop() }
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        // No CREDVAULT_BACKEND: automatic selection, no keyring here, so the plaintext fallback,
+        // whose notice comes with the first write: the tokens, while the countdown is shown.
+        let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": root.path + "/vault", "CREDVAULT_AUTH_ISSUER_URL": peer.base,
+                                                     "CREDVAULT_AUTH_CLIENT_ID": "cli"])
+        let login = try session(cli, ["type"], ["auth", "login", "--no-browser"])
+        #expect(login.status == 0, "\(login.output)")
+        try #require(login.output.contains("Waiting for approval"), "the countdown was shown: \(login.output.debugDescription)")
+        let notice = try #require(login.output.range(of: "credvault: warning: no keyring is usable"), "\(login.output.debugDescription)")
+        let before = login.output[..<notice.lowerBound]
+        #expect(before.hasSuffix("\n") || before.hasSuffix("\r\u{1b}[K"),
+                "the notice starts a line of its own: \(String(before.suffix(60)).debugDescription)")
+        let after = login.output[notice.upperBound...]
+        #expect(!after.contains("Waiting for approval") || after.contains("\r\u{1b}[K"), "the countdown is erased at the end")
+    }
+
     @Test("a passphrase file that sets the password also unlocks it: one line, a trailing \\n or \\r\\n ignored, every source alike")
     func onePassphraseRule() throws {
         let (root, cli) = try fixture(); defer { root.remove() }
