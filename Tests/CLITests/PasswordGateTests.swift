@@ -47,6 +47,33 @@ struct PasswordGateTests {
         #expect(!help.contains("DurationArgument"), "\(help)")
     }
 
+    @Test("issue 17 item 9: a bundle restored onto a machine with a password-protected store lands in the encrypted store; locked, it is refused and nothing is written")
+    func restoreIntoProtectedStore() throws {
+        let f = try fixture(); defer { f.root.remove() }
+        // The old machine: a plaintext store, exported.
+        let old = CLI(home: f.root.path, environment: ["CREDVAULT_HOME": f.root.path + "/old", "CREDVAULT_BACKEND": "file"])
+        #expect(try old.run("set", "svc", "alice", input: "restored-marker-7").status == 0)
+        let backup = f.passphrase("backup", "backup passphrase 0007")
+        #expect(try old.run(["password", "export", "--kdf", "interactive", "--out", f.root.path + "/b.cvb", "--passphrase-file", backup]).status == 0)
+        // The new machine: a password set before anything was stored.
+        let store = f.passphrase("store", "store passphrase 0007")
+        #expect(try f.cli.run("password", "set", "--passphrase-file", store).status == 0)
+        let before = try #require(bytes(f.store))
+
+        let locked = try f.cli.run(["password", "import", f.root.path + "/b.cvb", "--passphrase-file", backup])
+        #expect(locked.status == 69, "no unlock source: refused, \(locked.stderr)")
+        #expect(bytes(f.store) == before && !FileManager.default.fileExists(atPath: f.plain), "nothing was written")
+
+        let restored = try f.cli.run(["password", "import", f.root.path + "/b.cvb", "--passphrase-file", backup], extra: f.with(store))
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(restored.stderr.contains("into encrypted-file"), "\(restored.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: f.plain), "no plaintext store appeared")
+        for name in try FileManager.default.contentsOfDirectory(atPath: f.vault) {
+            #expect(bytes(f.vault + "/" + name)?.range(of: Data("restored-marker-7".utf8)) == nil, "\(name) holds the secret in plaintext")
+        }
+        #expect(try f.cli.run(["get", "svc", "alice"], extra: f.with(store)).stdoutText == "restored-marker-7")
+    }
+
     @Test("set → use → change → clear round trip; the encrypted file holds no plaintext; selection picks encrypted-file")
     func roundTrip() throws {
         let f = try fixture(); defer { f.root.remove() }
