@@ -201,6 +201,9 @@ struct ResolveCommand: AsyncParsableCommand {
     /// The verb's work, shared with the leaf fast path in main.swift.
     static func perform(options: GlobalOptions, request: CredentialRequest, raw: Bool) async throws {
         try await Terminal.run(options) {
+            if raw, options.json {
+                throw CredentialVaultError(.usage, "--raw and --json do not go together: --raw prints the credential alone, --json a document without it")
+            }
             let session = try await options.openAuthSession()
             let resolved = try await session.resolve(request)
             if !options.quiet { resolved.warnings.forEach { Terminal.warn($0) } }

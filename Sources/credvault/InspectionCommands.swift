@@ -38,7 +38,7 @@ struct Survey {
     func homeJSON() -> JSONValue {
         let home = self.home
         var fields: [String: JSONValue] = ["record": .string(home.location), "backend": home.name.map(JSONValue.string) ?? .null]
-        if let problem = home.problem { fields["error"] = .string(problem) }
+        if let problem = home.problem { fields["problem"] = .string(problem) }
         return .object(fields)
     }
 
@@ -73,7 +73,7 @@ struct Survey {
             return .object(["backend": .string(selection.backend), "source": .string(selection.source.description),
                             "plaintext_fallback": .bool(selection.isPlaintextFallback), "explanation": .string(selection.explanation)])
         case .failure(let error):
-            return .object(["backend": .null, "error": .string(error.message), "exit_status": .number(Double(error.code.exitStatus))])
+            return .object(["backend": .null, "error": Terminal.errorJSON(code: error.code, message: error.message)])
         }
     }
 

@@ -41,6 +41,14 @@ func itemCountsJSON(_ items: [CredentialItem]) -> JSONValue {
     .object(Dictionary(grouping: items, by: \.key.service).mapValues { .number(Double($0.count)) })
 }
 
+/// The one JSON form of an Argon2id cost, in every verb that reports one (docs/JSON.md):
+/// the algorithm, the `--kdf` profile it matches (null when none does) and its parameters.
+func kdfJSON(opsLimit: UInt64, memLimit: UInt64) -> JSONValue {
+    let profile = KDFProfile.allCases.first { $0.opsLimit == opsLimit && $0.memLimit == memLimit }
+    return .object(["algorithm": .string("argon2id13"), "profile": profile.map { .string($0.rawValue) } ?? .null,
+                    "opslimit": .number(Double(opsLimit)), "memlimit": .number(Double(memLimit))])
+}
+
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export", abstract: "Write every credential (or some services) to an encrypted bundle.")
@@ -61,6 +69,9 @@ struct ExportCommand: AsyncParsableCommand {
     func run() async throws {
         let options = scope.applied(to: self.options)
         try await Terminal.run(options) {
+            if out == nil, options.json {
+                throw CredentialVaultError(.usage, "--json needs --out FILE: without it the bundle itself is the output")
+            }
             if out == nil, StandardStream.output.isTerminal {
                 throw CredentialVaultError(.usage, "refusing to write a binary bundle to a terminal; use --out FILE or redirect stdout")
             }
@@ -85,7 +96,7 @@ struct ExportCommand: AsyncParsableCommand {
             if options.json, out != nil {
                 StandardStream.output.write(JSONValue.object([
                     "exported": .number(Double(items.count)), "file": .string(out!), "backend": .string(vault.selection.backend),
-                    "services": itemCountsJSON(items), "kdf": .string(kdf.rawValue),
+                    "services": itemCountsJSON(items), "kdf": kdfJSON(opsLimit: kdf.opsLimit, memLimit: kdf.memLimit),
                 ]).serialized() + "\n")
             } else if !options.quiet {
                 Terminal.note(summary)
@@ -181,8 +192,7 @@ struct InspectCommand: AsyncParsableCommand {
             let created = Timestamp.format(Date(timeIntervalSince1970: TimeInterval(header.created)))
             if options.json {
                 StandardStream.output.write(JSONValue.object([
-                    "version": .number(Double(BundleHeader.version)), "kdf": .string("argon2id13"),
-                    "opslimit": .number(Double(header.opsLimit)), "memlimit": .number(Double(header.memLimit)),
+                    "version": .number(Double(BundleHeader.version)), "kdf": kdfJSON(opsLimit: header.opsLimit, memLimit: header.memLimit),
                     "created": .string(created), "payload_bytes": .number(Double(header.payloadLength)),
                 ]).serialized() + "\n")
             } else {

@@ -139,8 +139,7 @@ struct PasswordStatusCommand: AsyncParsableCommand {
                                                         ?? .object(["cached": .bool(false)]),
                                                      "unlock_source": source.map { .string($0.description) } ?? .null]
                 if status.enabled {
-                    document["kdf"] = .object(["algorithm": .string("argon2id13"), "opslimit": .number(Double(status.opsLimit)),
-                                               "memlimit": .number(Double(status.memLimit))])
+                    document["kdf"] = kdfJSON(opsLimit: status.opsLimit, memLimit: status.memLimit)
                     document["plaintext_leftover"] = .bool(status.plaintextLeftover)
                 }
                 StandardStream.output.write(JSONValue.object(document).serialized() + "\n")
@@ -187,10 +186,12 @@ struct PasswordMFACommand: AsyncParsableCommand {
             let totp = SecondFactor.begin()
             let account = "\(ProcessInfo.processInfo.environment["USER"] ?? "user")@\(ProcessInfo.processInfo.hostName)"
             let uri = totp.uri(issuer: context.app.name, account: account)
+            // With --json, stdout carries the one document; what the person scans goes to stderr.
+            let screen = options.json ? StandardStream.error : StandardStream.output
             var text = ""
-            if !noQr, StandardStream.output.isTerminal { text += try QRCode(uri).terminalText() }
+            if !noQr, screen.isTerminal { text += try QRCode(uri).terminalText() }
             text += "URI: \(uri)\nSecret: \(Base32.encode(totp.secret))\n"
-            StandardStream.output.write(text)
+            screen.write(text)
             var code: String
             if let given = context.environment[context.app.variable("MFA_CODE")], !given.isEmpty {
                 code = given

@@ -26,15 +26,20 @@ enum Terminal {
             try await body()
         } catch let error as CredentialVaultError {
             write("credvault: error: \(error.message.escapingControls(keepingLineBreaks: true))\n")
-            if options.json {
-                StandardStream.output.write(JSONValue.object(["error": .object([
-                    "code": .string(error.code.description),
-                    "exit_status": .number(Double(error.code.exitStatus)),
-                    "message": .string(error.message),
-                ])]).serialized() + "\n")
-            }
+            if options.json { writeErrorDocument(code: error.code, message: error.message) }
             throw ExitCode(error.code.exitStatus)
         }
+    }
+
+    /// The error document of `--json` (docs/JSON.md), on stdout: every verb's failure,
+    /// command-line mistakes included, is this one shape.
+    static func writeErrorDocument(code: CredentialVaultError.Code, message: String) {
+        StandardStream.output.write(JSONValue.object(["error": errorJSON(code: code, message: message)]).serialized() + "\n")
+    }
+
+    /// The `error` object: `code` (a name from docs/JSON.md), `exit_status`, `message`.
+    static func errorJSON(code: CredentialVaultError.Code, message: String) -> JSONValue {
+        .object(["code": .string(code.description), "exit_status": .number(Double(code.exitStatus)), "message": .string(message)])
     }
 
     /// The largest secret `set` accepts.

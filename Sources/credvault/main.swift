@@ -34,15 +34,19 @@ func runCredvault(_ argv: [String]) async -> Never {
     // below); everything else, every error and help included, goes through ArgumentParser.
     if let fast = FastPath.command(for: commandLine) { await finish(fast) }
 
-    // As AsyncParsableCommand.main does.
-    await finish {
+    // As AsyncParsableCommand.main does; with --json, a command-line mistake is reported as
+    // the error document too.
+    let json = commandLine.prefix { $0 != "--" }.contains("--json")
+    await finish(json: json) {
         var command: any ParsableCommand
         do {
             command = try Credvault.parseAsRoot(commandLine)
         } catch {
             // A misspelt verb gets a suggestion, as a misspelt option does.
             if Credvault.exitCode(for: error) != .success, let (given, verb) = VerbSuggestion.suggestion(for: commandLine) {
-                StandardStream.error.write(Array("credvault: error: unknown command '\(given)'; did you mean '\(verb)'? (`credvault --help` lists the commands)\n".utf8))
+                let message = "unknown command '\(given)'; did you mean '\(verb)'? (`credvault --help` lists the commands)"
+                Terminal.write("credvault: error: \(message)\n")
+                if json { Terminal.writeErrorDocument(code: .usage, message: message) }
                 exit(CredentialVaultError.Code.usage.exitStatus)
             }
             throw error
@@ -56,14 +60,19 @@ func runCredvault(_ argv: [String]) async -> Never {
 }
 
 /// Runs `work` and ends the process: exit 0, an `ExitCode`'s status, or ArgumentParser's
-/// message and status for any other error (as AsyncParsableCommand.main does).
-func finish(_ work: () async throws -> Void) async -> Never {
+/// message and status for any other error (as AsyncParsableCommand.main does), preceded by
+/// the error document on stdout when `json` (help and `--version` stay text).
+func finish(json: Bool = false, _ work: () async throws -> Void) async -> Never {
     do {
         try await work()
         exit(0)
     } catch let error as ExitCode {
         exit(error.rawValue)
     } catch {
+        if json, Credvault.exitCode(for: error) != .success {
+            let message = Credvault.message(for: error).split(separator: "\n").first.map(String.init) ?? "invalid command line"
+            Terminal.writeErrorDocument(code: .usage, message: message.hasPrefix("Error: ") ? String(message.dropFirst(7)) : message)
+        }
         Credvault.exit(withError: error)
     }
 }

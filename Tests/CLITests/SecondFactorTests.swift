@@ -150,7 +150,8 @@ struct BackgroundEnrolment {
     func secret(timeout: TimeInterval = 20) throws -> String {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let line = process.stdout.split(separator: "\n").first(where: { $0.hasPrefix("Secret: ") }) { return String(line.dropFirst(8)) }
+            // With --json the secret is shown on stderr: stdout carries only the document.
+            if let line = process.stderr.split(separator: "\n").first(where: { $0.hasPrefix("Secret: ") }) { return String(line.dropFirst(8)) }
             usleep(50_000)
         }
         throw HarnessError("no secret shown: \(process.stderr)")
@@ -160,7 +161,6 @@ struct BackgroundEnrolment {
         _ = (code + "\n").withCString { write(input, $0, strlen($0)) }
         close(input)
         let status = process.wait(timeout: 30)
-        let json = process.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        return (status, json, process.stderr)
+        return (status, process.stdout, process.stderr)
     }
 }
