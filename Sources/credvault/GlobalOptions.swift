@@ -10,8 +10,32 @@ import Foundation
 /// The options every verb accepts, before or after the verb, as ArgumentParser reads them:
 /// the root command declares them (so it consumes them anywhere on the line) and a verb holds
 /// them as `@OptionGroup var flags: GlobalFlags`, which ArgumentParser fills with the root's
-/// values. Verbs work with `options`.
+/// values. Verbs work with `options`. Verbs that never open a password-protected store hold
+/// ``GlobalFlagsWithoutCode`` instead: the same options, with `--code` left out of their help.
 struct GlobalFlags: ParsableArguments {
+    @OptionGroup var common: CommonFlags
+
+    @Option(help: ArgumentHelp("The authentication code (TOTP or backup code) when the password-protected store has a second step.", valueName: "code"))
+    var code: String?
+
+    /// The values, as the verbs use them.
+    var options: GlobalOptions { common.options(code: code) }
+}
+
+/// ``GlobalFlags`` for the verbs that never unlock a store (`backends`, `doctor`, `lock`,
+/// `password status|set|verify|inspect`, the credential helpers): `--code` is not in their
+/// help, and a code given to them is not used.
+struct GlobalFlagsWithoutCode: ParsableArguments {
+    @OptionGroup var common: CommonFlags
+
+    @Option(help: ArgumentHelp(visibility: .private))
+    var code: String?
+
+    var options: GlobalOptions { common.options(code: nil) }
+}
+
+/// The options of every verb but `--code`.
+struct CommonFlags: ParsableArguments {
     @Option(help: "Use this backend instead of choosing one (see `credvault backends`).",
             completion: .list(["secret-service", "encrypted-file", "file", "memory", "openbao"]))
     var backend: String?
@@ -28,11 +52,7 @@ struct GlobalFlags: ParsableArguments {
     @Flag(name: [.customShort("v"), .customLong("verbose")], help: "Say which backend was chosen and why, and trace HTTP exchanges; <APP>_LOG_LEVEL=debug does the same.")
     var verboseFlag = false
 
-    @Option(help: ArgumentHelp("The authentication code (TOTP or backup code) when the password-protected store has a second step.", valueName: "code"))
-    var code: String?
-
-    /// The values, as the verbs use them.
-    var options: GlobalOptions {
+    func options(code: String?) -> GlobalOptions {
         GlobalOptions(backend: backend, app: app, json: json, quietFlag: quietFlag, verboseFlag: verboseFlag, code: code)
     }
 }

@@ -17,12 +17,12 @@ struct GitCredentialCommand: AsyncParsableCommand {
         commandName: "git-credential",
         abstract: "Serve git's credential helper protocol (git config credential.helper '!credvault git-credential').",
         discussion: """
-        git writes key=value lines on standard input and reads the reply on standard output.
-        Credentials go to the selected backend; the OAuth refresh token is sealed. On the
-        Secret Service, items stored by git-credential-libsecret are read and erased too.
+        git writes key=value lines on standard input and reads the reply on standard output. \
+        Credentials go to the selected backend. On the Secret Service, items stored by \
+        git-credential-libsecret are read and erased too.
         """)
 
-    @OptionGroup var flags: GlobalFlags
+    @OptionGroup var flags: GlobalFlagsWithoutCode
     var options: GlobalOptions { flags.options }
     @Argument(help: ArgumentHelp("The operation git asks for.", valueName: "get|store|erase"),
               completion: .list(["get", "store", "erase"]))
@@ -56,12 +56,14 @@ struct DockerCredentialCommand: AsyncParsableCommand {
         commandName: "docker-credential",
         abstract: "Serve the docker credential-helper protocol (also run as docker-credential-credvault).",
         discussion: """
-        Set "credsStore": "credvault" in ~/.docker/config.json after the install step has made
-        the docker-credential-credvault link. Output and errors go to standard output, as
-        docker expects; a miss prints "credentials not found in native keychain".
+        The install step makes the docker-credential-credvault link. docker reads \
+        "credsStore": "credvault" in ~/.docker/config.json; podman, skopeo and buildah read only \
+        "credHelpers" (per registry), in containers' auth.json or ~/.docker/config.json. \
+        Output and errors go to standard output, as docker expects; a miss prints \
+        "credentials not found in native keychain".
         """)
 
-    @OptionGroup var flags: GlobalFlags
+    @OptionGroup var flags: GlobalFlagsWithoutCode
     var options: GlobalOptions { flags.options }
     @Argument(help: ArgumentHelp("The action docker asks for.", valueName: "store|get|erase|list|version"),
               completion: .list(["store", "get", "erase", "list", "version"]))

@@ -101,7 +101,7 @@ struct BackendsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "backends", abstract: "List every registered backend with its priority, verdict and reason, and which is selected.")
 
-    @OptionGroup var flags: GlobalFlags
+    @OptionGroup var flags: GlobalFlagsWithoutCode
     var options: GlobalOptions { flags.options }
 
     func run() async throws {
@@ -129,7 +129,7 @@ struct DoctorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "doctor", abstract: "Check every backend, paths, permissions and configuration, with a next step for each problem.")
 
-    @OptionGroup var flags: GlobalFlags
+    @OptionGroup var flags: GlobalFlagsWithoutCode
     var options: GlobalOptions { flags.options }
 
     func run() async throws {

@@ -160,7 +160,7 @@ struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify", abstract: "Check a bundle's passphrase and integrity; print the item count per service.")
 
-    @OptionGroup var flags: GlobalFlags
+    @OptionGroup var flags: GlobalFlagsWithoutCode
     var options: GlobalOptions { flags.options }
     @OptionGroup var passphrase: PassphraseOptions
     @Argument(help: "The bundle file.") var file: String
@@ -182,7 +182,7 @@ struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect", abstract: "Print a bundle's header (version, KDF and parameters, creation time, payload size); no passphrase needed.")
 
-    @OptionGroup var flags: GlobalFlags
+    @OptionGroup var flags: GlobalFlagsWithoutCode
     var options: GlobalOptions { flags.options }
     @Argument(help: "The bundle file.") var file: String
 

@@ -44,7 +44,7 @@ struct PasswordSetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "set", abstract: "Put a password on the file store: encrypt it (one atomic step) and remove the plaintext.")
 
-    @OptionGroup var flags: GlobalFlags
+    @OptionGroup var flags: GlobalFlagsWithoutCode
     var options: GlobalOptions { flags.options }
     @OptionGroup var passphrase: PassphraseOptions
     @Option(help: "Argon2id cost of each unlock: interactive (64 MiB, the default), moderate (256 MiB) or sensitive (1 GiB).")
@@ -124,7 +124,7 @@ struct PasswordStatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "Whether the file store has a password, its KDF cost, and the unlock source that would be used.")
 
-    @OptionGroup var flags: GlobalFlags
+    @OptionGroup var flags: GlobalFlagsWithoutCode
     var options: GlobalOptions { flags.options }
 
     func run() async throws {

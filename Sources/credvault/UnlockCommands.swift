@@ -78,7 +78,7 @@ struct LockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lock", abstract: "Forget the cached key of the password-protected store at once.")
 
-    @OptionGroup var flags: GlobalFlags
+    @OptionGroup var flags: GlobalFlagsWithoutCode
     var options: GlobalOptions { flags.options }
 
     func run() async throws {

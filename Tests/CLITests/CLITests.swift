@@ -57,6 +57,31 @@ struct CLITests {
         #expect(!far.stderr.contains("did you mean"), "\(far.stderr)")
     }
 
+    @Test("issue 17 item 11: --code is in the help of the verbs that unlock a store only; --code before the verb still reaches them; the helpers' help is wrapped whole")
+    func codeOptionAndHelperHelp() throws {
+        let (root, cli) = try fixture(); defer { root.remove() }
+        for verb in [["lock"], ["backends"], ["doctor"], ["password", "status"], ["password", "set"], ["password", "inspect"],
+                     ["password", "verify"], ["git-credential"], ["docker-credential"]] {
+            let help = try cli.run(verb + ["--help"]).stdoutText
+            #expect(!help.contains("--code"), "\(verb) never unlocks a store: \(help)")
+        }
+        for verb in [["get"], ["set"], ["unlock"], ["auth", "resolve"], ["password", "export"], ["migrate"]] {
+            #expect(try cli.run(verb + ["--help"]).stdoutText.contains("--code <code>"), "\(verb)")
+        }
+        #expect(try cli.run("set", "svc", "acct", input: "v").status == 0)
+        #expect(try cli.run("--code", "123456", "get", "svc", "acct").stdoutText == "v", "a code before the verb is accepted (unused here)")
+        #expect(try cli.run("--code", "123456", "lock").status == 0)
+        // A paragraph is wrapped as one: no short line in the middle of a sentence.
+        for helper in ["git-credential", "docker-credential"] {
+            let help = try cli.run(helper, "--help").stdoutText
+            let discussion = help.split(separator: "\n", omittingEmptySubsequences: false).drop { !$0.isEmpty }.dropFirst()
+                .prefix { !$0.hasPrefix("USAGE:") }
+            for (line, next) in zip(discussion, discussion.dropFirst()) where !line.isEmpty && !next.isEmpty {
+                #expect(line.count >= 60, "\(helper): a ragged line '\(line)' before '\(next)'")
+            }
+        }
+    }
+
     @Test("the secret is never an argument: an extra argument is refused and nothing is stored")
     func secretNeverInArguments() throws {
         let (root, cli) = try fixture(); defer { root.remove() }
