@@ -91,7 +91,7 @@ public struct FileBackend: CredentialBackend {
 
     /// One read of the file.
     public func allItems(service: String?) async throws -> [CredentialItem] {
-        try read().entries.values.filter { service == nil || $0.key.service == service }.map(\.item).sorted { $0.key < $1.key }
+        try read().entries.values.filter { $0.key.isIn(service: service) }.map(\.item).sorted { $0.key < $1.key }
     }
 
     /// All items land in one atomic write.
@@ -120,7 +120,7 @@ public struct FileBackend: CredentialBackend {
 
     public func summaries(service: String?) async throws -> [CredentialSummary] {
         try read().entries.values
-            .filter { service == nil || $0.key.service == service }
+            .filter { $0.key.isIn(service: service) }
             .map(\.summary)
             .sorted { $0.key < $1.key }
     }

@@ -41,7 +41,7 @@ public final class MemoryBackend: CredentialBackend, Sendable {
 
     public func summaries(service: String?) async throws -> [CredentialSummary] {
         items.withLock { items in
-            items.values.filter { service == nil || $0.key.service == service }.map(\.summary).sorted { $0.key < $1.key }
+            items.values.filter { $0.key.isIn(service: service) }.map(\.summary).sorted { $0.key < $1.key }
         }
     }
 }

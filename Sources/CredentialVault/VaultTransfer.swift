@@ -27,7 +27,7 @@ extension CredentialVault {
     /// Every item (or those of `services`), with secrets, for export.
     public func exportItems(services: [String] = []) async throws -> [CredentialItem] {
         if services.count == 1 { return try await backend.allItems(service: services[0]) }
-        return try await backend.allItems(service: nil).filter { services.isEmpty || services.contains($0.key.service) }
+        return try await backend.allItems(service: nil).filter { item in services.isEmpty || services.contains { item.key.isIn(service: $0) } }
     }
 
     /// Compares `items` with the vault's contents.

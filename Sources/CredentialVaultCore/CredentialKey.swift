@@ -25,7 +25,30 @@ public struct CredentialKey: Hashable, Sendable, Comparable, CustomStringConvert
 
     public var description: String { "\(service)/\(account)" }
 
+    // Names are compared as their UTF-8 bytes, in every backend alike (docs/FORMAT.md, "Names"):
+    // the keyring, OpenBao, git and docker do, so "café" in NFC and in NFD are two names.
+    // Swift's own String equality would treat them as one (canonical equivalence).
+
+    /// Equal when the service and account have the same UTF-8 bytes.
+    public static func == (lhs: CredentialKey, rhs: CredentialKey) -> Bool {
+        lhs.service.utf8.elementsEqual(rhs.service.utf8) && lhs.account.utf8.elementsEqual(rhs.account.utf8)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for byte in service.utf8 { hasher.combine(byte) }
+        hasher.combine(UInt8(0xFF))  // never in UTF-8: separates service from account
+        for byte in account.utf8 { hasher.combine(byte) }
+    }
+
+    /// Ordered by the service's UTF-8 bytes, then the account's (unsigned, shorter first on a
+    /// common prefix): the order of the file store and the bundle.
     public static func < (lhs: CredentialKey, rhs: CredentialKey) -> Bool {
-        (lhs.service, lhs.account) < (rhs.service, rhs.account)
+        if !lhs.service.utf8.elementsEqual(rhs.service.utf8) { return lhs.service.utf8.lexicographicallyPrecedes(rhs.service.utf8) }
+        return lhs.account.utf8.lexicographicallyPrecedes(rhs.account.utf8)
+    }
+
+    /// Whether the key belongs to `service` (byte equality; nil matches every service).
+    public func isIn(service: String?) -> Bool {
+        service.map { self.service.utf8.elementsEqual($0.utf8) } ?? true
     }
 }

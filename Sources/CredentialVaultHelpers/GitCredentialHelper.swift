@@ -156,7 +156,7 @@ public struct GitCredentialHelper: Sendable {
             if let proto = request.protocol, attributes[Self.protocolAttribute] != proto { continue }
             if let host = request.host, attributes[Self.hostAttribute] != host { continue }
             if let path = request.path, attributes[Self.pathAttribute] != path { continue }
-            if let username = request.username, summary.key.account != username { continue }
+            if let username = request.username, !summary.key.account.utf8.elementsEqual(username.utf8) { continue }
             if let password = request.password {
                 guard let stored = try await vault.backend.secret(for: summary.key), stored == password else { continue }
             }

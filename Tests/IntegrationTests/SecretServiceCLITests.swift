@@ -38,6 +38,46 @@ struct SecretServiceCLITests {
         }
     }
 
+    @Test("issue 17 item 12: names are compared as bytes in every backend: NFC and NFD 'café' are two items in the file, a bundle and the keyring, and a migrate moves both")
+    func namesAreBytes() throws {
+        let nfc = "caf\u{E9}", nfd = "cafe\u{301}"
+        try #require(nfc == nfd && Array(nfc.utf8) != Array(nfd.utf8), "Swift calls them equal; their bytes differ")
+        try withKeyring { harness, cli in
+            let file = ["CREDVAULT_BACKEND": "file"]
+            #expect(try cli.run(["set", "svc", nfc], input: Array("composed".utf8), extra: file).status == 0)
+            #expect(try cli.run(["set", "svc", nfd], input: Array("decomposed".utf8), extra: file).status == 0)
+            #expect(try cli.run(["get", "svc", nfc], extra: file).stdoutText == "composed", "the second set did not overwrite the first")
+            #expect(try cli.run(["get", "svc", nfd], extra: file).stdoutText == "decomposed")
+            let listed = try JSONParser.parse(try cli.run(["list", "--json"], extra: file).stdout)["items"]?.arrayValue ?? []
+            #expect(listed.compactMap { $0["account"]?.stringValue }.map { Array($0.utf8) } == [Array(nfd.utf8), Array(nfc.utf8)],
+                    "two items, in byte order (NFD's 0x63 61 66 65 before NFC's 0x63 61 66 C3): \(listed)")
+
+            // A bundle keeps both, and restores both.
+            let passphrase = harness.root.path + "/bundle-passphrase"
+            FileManager.default.createFile(atPath: passphrase, contents: Data("bundle passphrase 12".utf8), attributes: [.posixPermissions: 0o600])
+            let bundle = harness.root.path + "/names.cvb"
+            #expect(try cli.run(["password", "export", "--kdf", "interactive", "--out", bundle, "--passphrase-file", passphrase], extra: file).status == 0)
+            let verify = try JSONParser.parse(try cli.run(["password", "verify", bundle, "--passphrase-file", passphrase, "--json"]).stdout)
+            #expect(verify["items"] == .number(2), "\(verify)")
+
+            // The keyring compares bytes too: a migrate moves two items, no collision.
+            let migrate = try cli.run(["migrate", "--from", "file", "--to", "secret-service", "--json"])
+            #expect(migrate.status == 0, "\(migrate.stderr)")
+            #expect(try JSONParser.parse(migrate.stdout)["written"] == .number(2), "\(migrate.stdoutText)")
+            let composed = try harness.secretTool(["lookup", "service", "svc", "username", nfc])
+            let search = try harness.secretTool(["search", "--all", "service", "svc"])
+            #expect(composed.stdoutText == "composed", "\(composed.stdoutText) \(composed.stderr) \(search.stdoutText) \(search.stderr)")
+            #expect(try harness.secretTool(["lookup", "service", "svc", "username", nfd]).stdoutText == "decomposed")
+            #expect(try cli.run(["get", "svc", nfd], extra: ["CREDVAULT_BACKEND": "secret-service"]).stdoutText == "decomposed")
+
+            // Deleting one spelling leaves the other.
+            #expect(try cli.run(["delete", "svc", nfd], extra: file).status == 0)
+            #expect(try cli.run(["get", "svc", nfc], extra: file).stdoutText == "composed")
+            #expect(try cli.run(["password", "import", bundle, "--passphrase-file", passphrase, "--on-conflict", "skip"], extra: file).status == 0)
+            #expect(try cli.run(["get", "svc", nfd], extra: file).stdoutText == "decomposed", "restored from the bundle")
+        }
+    }
+
     @Test("stored by secret-tool store, read by credvault get and listed")
     func secretToolToCredvault() throws {
         try withKeyring { harness, cli in

@@ -102,8 +102,10 @@ package final class KeyringHarness: @unchecked Sendable {
 
     /// Runs `secret-tool` against this keyring.
     package func secretTool(_ arguments: [String], input: [UInt8] = []) throws -> ProcessOutput {
+        // A UTF-8 locale, as a person's: secret-tool converts its arguments from the locale's charset.
         try ProcessRunner.run("/usr/bin/env", ["secret-tool"] + arguments,
-                              environment: environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { $1 },
+                              environment: environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin",
+                                                                "LANG": "C.UTF-8"]) { $1 },
                               input: input, timeout: 20)
     }
 
