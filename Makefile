@@ -74,7 +74,9 @@ install: build manual completions
 	install -m 0755 -s "$(BINARY)" "$(BINDIR)/credvault"
 	ln -sf credvault "$(BINDIR)/git-credential-credvault"
 	ln -sf credvault "$(BINDIR)/docker-credential-credvault"
-	install -m 0644 $(STAGE)/credvault.bash "$(BASHDIR)/credvault"
+	# A completion file is sourced, not run: no #! line.
+	sed '1{/^#!/d}' $(STAGE)/credvault.bash > $(STAGE)/credvault.bash.sourced
+	install -m 0644 $(STAGE)/credvault.bash.sourced "$(BASHDIR)/credvault"
 	install -m 0644 $(STAGE)/_credvault "$(ZSHDIR)/_credvault"
 	install -m 0644 $(STAGE)/credvault.fish "$(FISHDIR)/credvault.fish"
 	install -m 0644 $(STAGE)/credvault.1 "$(MANDIR)/credvault.1"
@@ -93,6 +95,18 @@ deb: build
 	$(MANUAL_TOOL_STEP)
 	rm -rf .build-deb/root
 	$(MAKE) install PREFIX=/usr DESTDIR=$(CURDIR)/.build-deb/root BINARY="$(BINARY)" GENERATE_MANUAL="$(GENERATE_MANUAL)"
+	# Debian's rules for what a package carries (checked by lintian in the tests): the man page
+	# compressed, the copyright file, the changelog of this version, compressed.
+	test "$$(sed -n '1s/^credvault (\([^)]*\)).*/\1/p' packaging/debian/changelog)" = "$(DEB_VERSION)" || \
+		{ echo "packaging/debian/changelog does not start with version $(DEB_VERSION); add its entry first" >&2; exit 1; }
+	gzip -9n .build-deb/root/usr/share/man/man1/credvault.1
+	ln -s credvault.1.gz .build-deb/root/usr/share/man/man1/git-credential-credvault.1.gz
+	ln -s credvault.1.gz .build-deb/root/usr/share/man/man1/docker-credential-credvault.1.gz
+	install -d .build-deb/root/usr/share/lintian/overrides
+	install -m 0644 packaging/debian/lintian-overrides .build-deb/root/usr/share/lintian/overrides/credvault
+	install -m 0644 packaging/debian/copyright .build-deb/root/usr/share/doc/credvault/copyright
+	gzip -9n -c packaging/debian/changelog > .build-deb/root/usr/share/doc/credvault/changelog.gz
+	chmod 0644 .build-deb/root/usr/share/doc/credvault/changelog.gz
 	mkdir -p .build-deb/root/DEBIAN .build-deb/shlibs/debian
 	# Depends as dpkg-shlibdeps computes it from the binary's NEEDED libraries and their
 	# shlibs/symbols files (it needs a debian/control to run in).
@@ -103,13 +117,14 @@ deb: build
 		'Package: credvault' \
 		'Version: $(DEB_VERSION)' \
 		'Architecture: $(DEB_ARCH)' \
-		'Maintainer: CredentialVault developers <credvault@localhost>' \
+		'Maintainer: CredentialVault developers <credvault@users.noreply.github.com>' \
 		"Depends: $$(cat .build-deb/depends)" \
 		'Recommends: libsecret-1-0, gnome-keyring' \
 		'Section: utils' \
 		'Priority: optional' \
 		'Description: credential store for Linux: Secret Service keyring, hardened file fallback' \
-		' credvault keeps credentials in the freedesktop Secret Service keyring, falls back' \
-		' to a 0600 file (optionally password-protected) and serves the git and docker' \
-		' credential-helper protocols.' > .build-deb/root/DEBIAN/control
+		' credvault keeps credentials in the freedesktop Secret Service keyring, falls' \
+		' back to a 0600 file (optionally password-protected) and serves the git and' \
+		' docker credential-helper protocols.' > .build-deb/root/DEBIAN/control
+	cd .build-deb/root && find usr -type f | LC_ALL=C sort | xargs md5sum > DEBIAN/md5sums
 	dpkg-deb -Zgzip --root-owner-group --build .build-deb/root .build-deb/credvault_$(DEB_VERSION)_$(DEB_ARCH).deb

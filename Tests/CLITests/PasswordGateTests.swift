@@ -158,6 +158,41 @@ struct PasswordGateTests {
         #expect(bytes(f.store) == original)
     }
 
+    @Test("issue 17 item 13: a changed .cvstore gets the exit status docs/FORMAT.md gives for the bytes changed (65 before any key derivation, 77 wrong password, 65 was modified)")
+    func headerTamperRule() throws {
+        let f = try fixture(); defer { f.root.remove() }
+        let right = f.passphrase("right", "the right passphrase")
+        #expect(try f.cli.run(["set", "svc", "a"], input: Array("value".utf8)).status == 0)
+        #expect(try f.cli.run("password", "set", "--kdf", "interactive", "--passphrase-file", right).status == 0)
+        let original = try #require(bytes(f.store))
+        try #require(original.count > 152)
+        // (offset, XOR mask, expected exit status, words the message has), from the table in docs/FORMAT.md.
+        let wrong = (77, "wrong password"), early = (65, "not a readable password-protected store"), modified = (65, "was modified")
+        var cases: [(Int, UInt8, (Int, String))] = []
+        cases += (0...10).map { ($0, 0x01, early) }                        // magic, version, KDF id
+        cases += [(11, 0x02, early), (11, 0x80, early), (11, 0x01, wrong)] // flags: unknown bits, bit 0
+        cases += [(12, 0x01, early), (15, 0x01, wrong), (15, 0x10, early)] // opslimit 2 → 0x01000002, 3, 18
+        cases += [(16, 0x01, early), (19, 0x80, early), (21, 0x01, wrong), (23, 0x01, wrong)] // memlimit
+        cases += [24, 39, 40, 63, 64, 111].map { ($0, 0x01, wrong) }      // salt, wrap nonce, wrapped key
+        cases += [112, 135, 136, original.count - 1].map { ($0, 0x01, modified) } // body nonce, body
+        for (offset, mask, (status, words)) in cases {
+            var changed = original
+            changed[offset] ^= mask
+            try changed.write(to: URL(fileURLWithPath: f.store))
+            let output = try f.cli.run(["get", "svc", "a"], extra: f.with(right))
+            #expect(output.status == Int32(status) && output.stderr.contains(words),
+                    "byte \(offset) ^ \(mask): \(output.status) \(output.stderr.prefix(160))")
+            #expect(bytes(f.store) == changed, "left as it was")
+        }
+        for length in [0, 8, 63, 135, 151] {
+            try original.prefix(length).write(to: URL(fileURLWithPath: f.store))
+            let output = try f.cli.run(["get", "svc", "a"], extra: f.with(right))
+            #expect(output.status == 65 && output.stderr.contains("not a readable password-protected store"), "\(length) bytes: \(output.status) \(output.stderr.prefix(160))")
+        }
+        try original.write(to: URL(fileURLWithPath: f.store))
+        #expect(try f.cli.run(["get", "svc", "a"], extra: f.with(right)).stdoutText == "value")
+    }
+
     @Test("systemd credentials: $CREDENTIALS_DIRECTORY/credvault.passphrase unlocks the store")
     func systemdCredentials() throws {
         let f = try fixture(); defer { f.root.remove() }
