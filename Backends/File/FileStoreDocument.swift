@@ -27,9 +27,9 @@ package struct FileStoreDocument {
         var created: Date?
         var modified: Date?
         var secretBase64: String
-        var unknownFields: [String: JSONValue]
+        var unknownFields: [String: RawJSON]
 
-        init(item: CredentialItem, unknownFields: [String: JSONValue]) {
+        init(item: CredentialItem, unknownFields: [String: RawJSON]) {
             key = item.key
             label = item.label
             attributes = item.attributes
@@ -40,7 +40,7 @@ package struct FileStoreDocument {
         }
 
         init(key: CredentialKey, label: String?, attributes: [String: String], created: Date?, modified: Date?,
-             secretBase64: String, unknownFields: [String: JSONValue]) {
+             secretBase64: String, unknownFields: [String: RawJSON]) {
             self.key = key
             self.label = label
             self.attributes = attributes
@@ -68,7 +68,7 @@ package struct FileStoreDocument {
     package func holdsEveryKey(of other: FileStoreDocument) -> Bool {
         other.entries.keys.allSatisfy { entries[$0] != nil }
     }
-    var unknownFields: [String: JSONValue] = [:]
+    var unknownFields: [String: RawJSON] = [:]
 
     package init() {}
 
@@ -79,26 +79,37 @@ package struct FileStoreDocument {
     package func serialized() -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(128 + entries.count * 192)
-        var members: [(key: String, value: JSONValue?)] = unknownFields.map { ($0.key, $0.value) }
-        members.append(("items", nil))
-        members.append(("version", .number(Double(Self.version))))
+        var members: [(key: String, value: Member)] = unknownFields.map { ($0.key, .raw($0.value)) }
+        members.append(("items", .items))
+        members.append(("version", .value(.number(Double(Self.version)))))
         members.sort { $0.key < $1.key }
         Self.writeObject(members, indent: 0, to: &output) { output in writeItems(to: &output) }
         output.append(UInt8(ascii: "\n"))
         return output
     }
 
+    /// A member's value: one this version writes, one kept as it was read, or the items array.
+    private enum Member {
+        case value(JSONValue)
+        case raw(RawJSON)
+        case items
+    }
+
     /// An object of `members` at nesting level `indent`, formatted as the generic writer
-    /// formats one; a member without a value is written by `missing`.
-    private static func writeObject(_ members: [(key: String, value: JSONValue?)], indent: Int, to output: inout [UInt8],
-                                    missing: (inout [UInt8]) -> Void = { _ in }) {
+    /// formats one; the items array is written by `items`, a kept value as its text.
+    private static func writeObject(_ members: [(key: String, value: Member)], indent: Int, to output: inout [UInt8],
+                                    items: (inout [UInt8]) -> Void = { _ in }) {
         output.append(UInt8(ascii: "{"))
         for (index, member) in members.enumerated() {
             if index > 0 { output.append(UInt8(ascii: ",")) }
             JSONValue.newline(&output, indent + 1)
             JSONValue.writeString(member.key, to: &output)
             output.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
-            if let value = member.value { value.write(to: &output, indent: indent + 1) } else { missing(&output) }
+            switch member.value {
+            case .value(let value): value.write(to: &output, indent: indent + 1)
+            case .raw(let raw): output.append(contentsOf: raw.bytes)
+            case .items: items(&output)
+            }
         }
         JSONValue.newline(&output, indent)
         output.append(UInt8(ascii: "}"))
@@ -112,15 +123,15 @@ package struct FileStoreDocument {
             if index > 0 { output.append(UInt8(ascii: ",")) }
             JSONValue.newline(&output, 2)
             // Known fields in name order; fields this version does not know are kept.
-            var fields: [(key: String, value: JSONValue?)] = [("account", .string(key.account))]
-            if !entry.attributes.isEmpty { fields.append(("attributes", .object(entry.attributes.mapValues { .string($0) }))) }
-            if let created = entry.created { fields.append(("created", .string(Timestamp.format(created)))) }
-            fields.append(("label", .string(entry.label ?? CredentialItem.defaultLabel(for: key))))
-            if let modified = entry.modified { fields.append(("modified", .string(Timestamp.format(modified)))) }
-            fields.append(("secret", .string(entry.secretBase64)))
-            fields.append(("service", .string(key.service)))
+            var fields: [(key: String, value: Member)] = [("account", .value(.string(key.account)))]
+            if !entry.attributes.isEmpty { fields.append(("attributes", .value(.object(entry.attributes.mapValues { .string($0) })))) }
+            if let created = entry.created { fields.append(("created", .value(.string(Timestamp.format(created))))) }
+            fields.append(("label", .value(.string(entry.label ?? CredentialItem.defaultLabel(for: key)))))
+            if let modified = entry.modified { fields.append(("modified", .value(.string(Timestamp.format(modified))))) }
+            fields.append(("secret", .value(.string(entry.secretBase64))))
+            fields.append(("service", .value(.string(key.service))))
             if !entry.unknownFields.isEmpty {
-                fields += entry.unknownFields.map { ($0.key, $0.value) }
+                fields += entry.unknownFields.map { ($0.key, .raw($0.value)) }
                 fields.sort { $0.key < $1.key }
             }
             Self.writeObject(fields, indent: 2, to: &output)

@@ -87,7 +87,7 @@ package enum FileStoreReader {
                             }
                         }
                     default:
-                        let value = try parser.parseValue(depth: 1)
+                        let value = try RawJSON.read(&parser, depth: 1)
                         guard document.unknownFields.updateValue(value, forKey: name) == nil else { throw duplicate(&parser, name, keyStart) }
                     }
                 }
@@ -137,7 +137,7 @@ package enum FileStoreReader {
         var secret: JSONParser.StringToken?, label: JSONParser.StringToken?
         var attributes: [String: String] = [:]
         var created: Date?, modified: Date?
-        var unknown: [String: JSONValue] = [:]
+        var unknown: [String: RawJSON] = [:]
         var problem: String?
         var seen: UInt8 = 0
         func note(_ what: String) { if problem == nil { problem = what } }
@@ -175,7 +175,9 @@ package enum FileStoreReader {
             case "secret":
                 secret = try string(&parser, depth: 3)
                 if secret == nil { note("\"secret\" must be a base64 string") }
-            case "label": label = try string(&parser, depth: 3) // not a string: no label
+            case "label":
+                label = try string(&parser, depth: 3)
+                if label == nil { note("\"label\" must be a string") }
             case "attributes":
                 guard parser.next == UInt8(ascii: "{") else {
                     _ = try parser.parseValue(depth: 3)
@@ -190,7 +192,7 @@ package enum FileStoreReader {
             case "created": created = try time(&parser, "created")
             case "modified": modified = try time(&parser, "modified")
             default:
-                guard unknown.updateValue(try parser.parseValue(depth: 3), forKey: name) == nil else { throw duplicate(&parser, name, keyStart) }
+                guard unknown.updateValue(try RawJSON.read(&parser, depth: 3), forKey: name) == nil else { throw duplicate(&parser, name, keyStart) }
             }
         }
         guard let service, let account, let key = try? CredentialKey(service: service, account: account) else {

@@ -51,22 +51,30 @@ public enum Base64 {
         return SecretBytes(adopting: decode(text.utf8, count: count))
     }
 
-    /// The decoded length, or nil for text that is not standard padded base64.
+    /// The decoded length, or nil for text that is not canonical standard padded base64
+    /// (RFC 4648 §4 and §3.5): length a multiple of 4, `=` only as the last one or two
+    /// characters, and the bits the padding leaves unused all zero ("YR==" is refused: it
+    /// would decode as "YQ==" does, so one value would have two texts).
     private static func decodedCount<Text: Collection<UInt8>>(_ text: Text) -> Int? {
         let length = text.count
         guard length % 4 == 0 else { return nil }
         var padding = 0
         var index = 0
+        var last: UInt32 = 0
         for byte in text {
             if byte == UInt8(ascii: "=") {
                 // Padding only in the last two places, and only at the end.
                 guard index >= length - 2 else { return nil }
                 padding += 1
             } else {
-                guard padding == 0, value(byte) != nil else { return nil }
+                guard padding == 0, let digit = value(byte) else { return nil }
+                last = digit
             }
             index += 1
         }
+        // The last digit before the padding carries 4 (two `=`) or 2 (one `=`) unused bits.
+        if padding == 2, last & 0x0F != 0 { return nil }
+        if padding == 1, last & 0x03 != 0 { return nil }
         return length / 4 * 3 - padding
     }
 

@@ -34,8 +34,9 @@ public enum Timestamp {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Parses `YYYY-MM-DDTHH:MM:SSZ`; anything else is `nil`. Days past the end of a month
-    /// roll over into the next, as timegm(3) does.
+    /// Parses `YYYY-MM-DDTHH:MM:SSZ`; anything else is `nil`: a day past the end of its month
+    /// (02-30, 04-31, 02-29 outside a leap year), hour 24, minute or second 60 (no leap
+    /// seconds: credvault never writes one).
     public static func parse(_ text: String) -> Date? {
         parse(Array(text.utf8)[...])
     }
@@ -57,9 +58,18 @@ public enum Timestamp {
         }
         guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2),
               let hour = number(11, 2), let minute = number(14, 2), let second = number(17, 2),
-              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+              (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year), hour < 24, minute < 60, second < 60 else { return nil }
         let days = daysSinceEpoch(year: year, month: month, day: day)
         return Date(timeIntervalSince1970: TimeInterval(((days * 24 + hour) * 60 + minute) * 60 + second))
+    }
+
+    /// The length of `month` in the proleptic Gregorian calendar.
+    static func daysIn(month: Int, year: Int) -> Int {
+        switch month {
+        case 2: return year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
     }
 
     /// Days from 1970-01-01 to the given proleptic Gregorian date (Howard Hinnant's

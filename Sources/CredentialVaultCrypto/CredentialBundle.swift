@@ -14,9 +14,17 @@ public enum CredentialBundle {
     /// leave them `nil` to use fresh random values and the current time.
     public static func seal(_ items: [CredentialItem], passphrase: SecureBuffer, opsLimit: UInt64, memLimit: UInt64,
                             salt: [UInt8]? = nil, nonce: [UInt8]? = nil, created: UInt64? = nil) throws -> [UInt8] {
-        try PassphrasePolicy.check(passphrase)
         let createdAt = created ?? UInt64(Date().timeIntervalSince1970)
-        let payload = BundlePayload.encode(items, created: createdAt)
+        return try seal(payload: BundlePayload.encode(items, created: createdAt), passphrase: passphrase, opsLimit: opsLimit,
+                        memLimit: memLimit, salt: salt, nonce: nonce, created: createdAt)
+    }
+
+    /// Seals payload bytes as they are (``seal(_:passphrase:opsLimit:memLimit:salt:nonce:created:)``
+    /// makes them from items); the tests use it for payloads no writer of credvault makes.
+    package static func seal(payload: [UInt8], passphrase: SecureBuffer, opsLimit: UInt64, memLimit: UInt64,
+                             salt: [UInt8]? = nil, nonce: [UInt8]? = nil, created: UInt64) throws -> [UInt8] {
+        try PassphrasePolicy.check(passphrase)
+        let createdAt = created
         let header = BundleHeader(opsLimit: opsLimit, memLimit: memLimit, created: createdAt,
                                   salt: salt ?? randomBytes(count: PasswordHash.saltBytes),
                                   nonce: nonce ?? randomBytes(count: SecretBox.nonceBytes),
@@ -59,9 +67,10 @@ enum BundlePayload {
             "items": .array(items.sorted { $0.key < $1.key }.map { item in
                 var fields: [String: JSONValue] = [
                     "service": .string(item.key.service), "account": .string(item.key.account), "label": .string(item.label),
-                    "attributes": .object(item.attributes.mapValues { .string($0) }),
                     "secret": .string(Base64.encode(item.secret)),
                 ]
+                // As in credentials.json: attributes only when there are some.
+                if !item.attributes.isEmpty { fields["attributes"] = .object(item.attributes.mapValues { .string($0) }) }
                 if let created = item.created { fields["created"] = .string(Timestamp.format(created)) }
                 if let modified = item.modified { fields["modified"] = .string(Timestamp.format(modified)) }
                 return .object(fields)
@@ -70,6 +79,10 @@ enum BundlePayload {
         return document.serializedBytes()
     }
 
+    /// Reads the payload with the item rules of credentials.json (docs/FORMAT.md): a field
+    /// that is present has its type (no `null`), times are real UTC times, the secret is
+    /// canonical base64, no (service, account) twice; members a reader does not know are
+    /// ignored.
     static func decode(_ plaintext: SecureBuffer) throws -> [CredentialItem] {
         func refuse(_ reason: String) -> CredentialVaultError {
             CredentialVaultError(.dataError, "the bundle opened but its contents are not valid: \(reason)")
@@ -83,23 +96,37 @@ enum BundlePayload {
         guard root["format"]?.stringValue == format, root["version"]?.numberValue == 1 else {
             throw refuse("unknown payload format or version")
         }
+        guard root["created"]?.stringValue.flatMap(Timestamp.parse) != nil else { throw refuse("\"created\" is not a UTC time such as 2026-01-31T12:00:00Z") }
         guard let items = root["items"]?.arrayValue else { throw refuse("no items array") }
         var seen = Set<CredentialKey>()
         return try items.enumerated().map { index, value in
-            guard let service = value["service"]?.stringValue, let account = value["account"]?.stringValue,
+            func string(_ name: String) throws -> String? {
+                guard let field = value[name] else { return nil }
+                guard let text = field.stringValue else { throw refuse("item \(index): \"\(name)\" must be a string") }
+                return text
+            }
+            func time(_ name: String) throws -> Date? {
+                guard let text = try string(name) else { return nil }
+                guard let date = Timestamp.parse(text) else { throw refuse("item \(index): \"\(name)\" is not a UTC time such as 2026-01-31T12:00:00Z") }
+                return date
+            }
+            guard value.objectValue != nil else { throw refuse("item \(index) is not an object") }
+            guard let service = try string("service"), let account = try string("account"),
                   let key = try? CredentialKey(service: service, account: account) else { throw refuse("item \(index) has no service or account") }
             guard seen.insert(key).inserted else { throw refuse("item \(index) repeats \(key)") }
-            guard let encoded = value["secret"]?.stringValue, let secret = Base64.decodeSecret(encoded) else {
-                throw refuse("item \(index) has no base64 secret")
+            guard let encoded = try string("secret"), let secret = Base64.decodeSecret(encoded) else {
+                throw refuse("item \(index) has no canonical base64 secret")
             }
             var attributes: [String: String] = [:]
-            for (name, raw) in value["attributes"]?.objectValue ?? [:] {
-                guard let text = raw.stringValue else { throw refuse("item \(index) attribute \(name) is not a string") }
-                attributes[name] = text
+            if let field = value["attributes"] {
+                guard let object = field.objectValue else { throw refuse("item \(index): \"attributes\" must be an object of strings") }
+                for (name, raw) in object {
+                    guard let text = raw.stringValue else { throw refuse("item \(index) attribute \(name) is not a string") }
+                    attributes[name] = text
+                }
             }
-            return CredentialItem(key: key, label: value["label"]?.stringValue, attributes: attributes, secret: secret,
-                                  created: value["created"]?.stringValue.flatMap(Timestamp.parse),
-                                  modified: value["modified"]?.stringValue.flatMap(Timestamp.parse))
+            return CredentialItem(key: key, label: try string("label"), attributes: attributes, secret: secret,
+                                  created: try time("created"), modified: try time("modified"))
         }
     }
 }

@@ -146,7 +146,9 @@ struct ImportCommand: AsyncParsableCommand {
                     StandardStream.output.write("\(describe(item.key))\t\(item.key.service)\t\(item.key.account)\n")
                 }
                 if !options.quiet {
-                    Terminal.note(dryRun ? "dry run: nothing was written" : "imported \(written.count) of \(items.count) item(s) into \(vault.selection.backend)")
+                    Terminal.note(dryRun ? "dry run: nothing was written"
+                                  : "imported \(written.count) of \(items.count) item(s) into \(vault.selection.backend); "
+                                    + "each keeps its creation time where the backend keeps one, and its modification time is now")
                 }
             }
             if dryRun, onConflict == .fail, !plan.conflicts.isEmpty {

@@ -136,7 +136,59 @@ struct BundleTests {
                                                    memLimit: UInt64(try #require(vector["memlimit"]?.numberValue)),
                                                    salt: try hex("salt"), nonce: try hex("nonce"),
                                                    created: UInt64(try #require(vector["created"]?.numberValue)))
-            #expect(sealed == (try hex("bundle")), "vector \(vector["name"]?.stringValue ?? "?")")
+            #expect(sealed == (try hex("bundle")),
+                    "vector \(vector["name"]?.stringValue ?? "?") seals to \(sealed.map { String(format: "%02x", $0) }.joined())")
+        }
+    }
+
+    static let itemVectorsPath = Repository.root + "/Tests/Vectors/items-v1.json"
+
+    @Test("issue 17 item 13: one item rule for credentials.json and the bundle, from the shared vectors (no null, real dates, canonical base64); documents; unknown fields kept as their text")
+    func itemRuleVectors() throws {
+        let vectors = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: Self.itemVectorsPath))))
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        var run = 0
+        /// The answer of `credvault list` on a credentials.json holding `text`: 0 or 65.
+        func fileAnswer(_ text: String) throws -> Int32 {
+            run += 1
+            let home = root.path + "/home\(run)"
+            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            FileManager.default.createFile(atPath: home + "/credentials.json", contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+            let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": home, "CREDVAULT_BACKEND": "file"])
+            let output = try cli.run("list")
+            #expect(try String(contentsOfFile: home + "/credentials.json", encoding: .utf8) == text, "a read never rewrites the file")
+            return output.status
+        }
+        for vector in try #require(vectors["items"]?.arrayValue) {
+            let name = vector["name"]?.stringValue ?? "?", item = try #require(vector["item"]?.stringValue)
+            let accepted = vector["accepted"] == .bool(true)
+            let status = try fileAnswer("{\"version\": 1, \"items\": [\(item)]}")
+            #expect(status == (accepted ? 0 : 65), "credentials.json, \(name): exit \(status)")
+            let payload = "{\"created\":\"2026-01-01T00:00:00Z\",\"format\":\"credvault-bundle\",\"items\":[\(item)],\"version\":1}"
+            let bundle = try CredentialBundle.seal(payload: Array(payload.utf8), passphrase: Self.key(), opsLimit: Self.cheap.ops,
+                                                   memLimit: Self.cheap.mem, created: 1_767_225_600)
+            do {
+                _ = try CredentialBundle.open(bundle, passphrase: Self.key())
+                #expect(accepted, "bundle, \(name): accepted, the rule says refused")
+            } catch let error as CredentialVaultError {
+                #expect(!accepted && error.code == .dataError, "bundle, \(name): \(error)")
+            }
+        }
+        for vector in try #require(vectors["documents"]?.arrayValue) {
+            let status = try fileAnswer(try #require(vector["text"]?.stringValue))
+            #expect(status == (vector["accepted"] == .bool(true) ? 0 : 65), "document \(vector["name"]?.stringValue ?? "?"): exit \(status)")
+        }
+        // Unknown fields are written back as the text they were read from.
+        let preserved = try #require(vectors["preserved"])
+        let home = root.path + "/preserved"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        FileManager.default.createFile(atPath: home + "/credentials.json", contents: Data(try #require(preserved["text"]?.stringValue).utf8),
+                                       attributes: [.posixPermissions: 0o600])
+        let cli = CLI(home: root.path, environment: ["CREDVAULT_HOME": home, "CREDVAULT_BACKEND": "file"])
+        #expect(try cli.run("set", "s2", "a2", input: "new").status == 0)
+        let written = try String(contentsOfFile: home + "/credentials.json", encoding: .utf8)
+        for kept in try #require(preserved["kept"]?.arrayValue).compactMap(\.stringValue) {
+            #expect(written.contains(kept), "\(kept) was not written back as it was: \(written)")
         }
     }
 
@@ -226,7 +278,7 @@ struct BundleTests {
         #expect(try cli.run("get", "s", "c").stdoutText == "c")
 
         let inspect = try JSONParser.parse(try cli.run("--json", "password", "inspect", bundle).stdout)
-        #expect(inspect["memlimit"] == .number(Double(64 << 20)))
+        #expect(inspect["kdf"]?["memlimit"] == .number(Double(64 << 20)) && inspect["kdf"]?["profile"] == .string("interactive"))
         let verify = try JSONParser.parse(try cli.run("--json", "password", "verify", bundle, "--passphrase-file", passFile).stdout)
         #expect(verify["services"]?["s"] == .number(2))
         let wrongPass = root.path + "/wrong"
