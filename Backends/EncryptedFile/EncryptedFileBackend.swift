@@ -37,7 +37,7 @@ public struct EncryptedFileBackend: CredentialBackend {
     public func probe(timeout: Duration) async -> BackendAvailability {
         guard SecureFileSystem.exists(path) else {
             return .unavailable(reason: "no password-protected store in \(directory)",
-                                nextStep: "`credvault password set` encrypts the file store with a password")
+                                nextStep: "`\(context.app.commandName) password set` encrypts the file store with a password")
         }
         return await store.probe(timeout: timeout)
     }
@@ -53,13 +53,13 @@ public struct EncryptedFileBackend: CredentialBackend {
     public func diagnostics() async -> [Diagnostic] {
         var lines = [Diagnostic("encrypted-file.path", path)]
         guard let status = try? PasswordProtection.status(directory: directory), status.enabled else {
-            lines.append(Diagnostic("encrypted-file.password", "not set (`credvault password set` encrypts the file store)"))
+            lines.append(Diagnostic("encrypted-file.password", "not set (`\(context.app.commandName) password set` encrypts the file store)"))
             return lines
         }
         lines.append(Diagnostic("encrypted-file.kdf", "Argon2id v1.3, \(status.opsLimit) passes, \(status.memLimit / 1_048_576) MiB"))
         let source = status.unlockSource(in: context)
         lines.append(Diagnostic("encrypted-file.unlock", source?.description ?? "no source: locked for non-interactive use",
-                                nextStep: source == nil ? "run `credvault unlock` on a terminal, or set \(context.app.variable("PASSPHRASE_FILE")) to a 0600 file" : nil))
+                                nextStep: source == nil ? "run `\(context.app.commandName) unlock` on a terminal, or set \(context.app.variable("PASSPHRASE_FILE")) to a 0600 file" : nil))
         lines.append(Diagnostic("encrypted-file.mfa", status.requiresSecondStep ? "TOTP second step required" : "no second step"))
         return lines
     }

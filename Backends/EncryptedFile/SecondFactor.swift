@@ -119,7 +119,7 @@ public enum SecondFactor {
             }
             guard step > state.lastStep else {
                 throw CredentialVaultError(.permissionDenied,
-                    "that authentication code was already used; wait for the next one, or run `credvault unlock --code CODE` once so the next commands need no code for a while")
+                    "that authentication code was already used; wait for the next one, or run `\((context?.app ?? .credvault).commandName) unlock --code CODE` once so the next commands need no code for a while")
             }
             state.lastStep = step
         } else if let index = state.backupCodes.firstIndex(where: { hash(compact, salt: $0.salt) == $0.hash }) {

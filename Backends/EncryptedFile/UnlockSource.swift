@@ -52,7 +52,7 @@ public enum UnlockSource: Sendable, Equatable, CustomStringConvertible {
         guard let source = first(in: context) else {
             let app = context.app
             throw CredentialVaultError(.unavailable,
-                "the store \(store) is locked: it is password-protected and no passphrase source is available. Unlock it with one of: `credvault unlock` (caches the key in the kernel keyring for a while), a terminal (you will be asked), \(app.variable("PASSPHRASE_FILE"))=PATH (a 0600 file), --passphrase-fd N on `password` verbs or \(app.variable("PASSPHRASE_FD"))=N, or systemd's LoadCredentialEncrypted=credvault.passphrase")
+                "the store \(store) is locked: it is password-protected and no passphrase source is available. Unlock it with one of: `\(app.commandName) unlock` (caches the key in the kernel keyring for a while), a terminal (you will be asked), \(app.variable("PASSPHRASE_FILE"))=PATH (a 0600 file), --passphrase-fd N on `password` verbs or \(app.variable("PASSPHRASE_FD"))=N, or systemd's LoadCredentialEncrypted=credvault.passphrase")
         }
         switch source {
         case .kernelKeyring:

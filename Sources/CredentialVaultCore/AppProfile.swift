@@ -7,6 +7,10 @@ public struct AppProfile: Sendable, Equatable {
     /// The default app, `credvault`.
     public static let credvault = try! AppProfile("credvault")
 
+    /// The command as people type it for this app, for hints in messages: `credvault`, or
+    /// `credvault --app NAME`.
+    public var commandName: String { name == "credvault" ? "credvault" : "credvault --app \(name)" }
+
     /// - Throws: ``CredentialVaultError`` (``CredentialVaultError/Code/usage``) for an invalid name.
     public init(_ name: String) throws {
         // Checked as bytes: the allowed names are ASCII (and every run checks one).

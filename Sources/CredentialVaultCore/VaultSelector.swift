@@ -218,7 +218,7 @@ public struct VaultSelector: Sendable {
     }
 
     /// The program as people type it for this app: `credvault` or `credvault --app NAME`.
-    private var commandName: String { context.app.name == "credvault" ? "credvault" : "credvault --app \(context.app.name)" }
+    private var commandName: String { context.app.commandName }
 
     /// Probes every registered backend, in priority order, without choosing one.
     public func survey() async throws -> [BackendSelection.Candidate] {

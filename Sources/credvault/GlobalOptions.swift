@@ -117,7 +117,7 @@ struct GlobalOptions: Sendable {
     }
 
     /// The program as people type it, for hints: `credvault` or `credvault --app NAME`.
-    var commandName: String { app == "credvault" ? "credvault" : "credvault --app \(app)" }
+    var commandName: String { (try? AppProfile(app))?.commandName ?? "credvault --app \(app)" }
 
     /// Opens the vault and the app's login settings.
     func openAuthSession() async throws -> AuthSession {
