@@ -68,12 +68,18 @@ public struct HTTPTransport: Sendable {
     public func send(_ request: HTTPRequest, timeout: Duration? = nil) async throws(HTTPFailure) -> HTTPResponse {
         let timeout = timeout ?? self.timeout
         let deadline = NIODeadline.now() + TimeAmount.nanoseconds(Self.nanoseconds(timeout))
+        let started = ContinuousClock.now
         var current = request
         var redirects = 0
         while true {
             let answer: (response: HTTPResponse, location: String?)
             do {
-                answer = try await Self.withDeadline(timeout) { [client, maximumBodySize, current] in
+                // One deadline for the whole exchange: each hop of a redirect chain gets what
+                // is left of it, not a fresh `timeout` (a server trickling each 302 slowly
+                // would otherwise hold the caller for hops × timeout).
+                let remaining = timeout - (ContinuousClock.now - started)
+                guard remaining > .zero else { throw HTTPClientError.deadlineExceeded }
+                answer = try await Self.withDeadline(remaining) { [client, maximumBodySize, current] in
                     try await Self.exchange(current, client: client.client(), deadline: deadline, maximumBodySize: maximumBodySize)
                 }
             } catch {

@@ -132,6 +132,26 @@ struct HostileServerTests {
         #expect(ContinuousClock.now - started < .seconds(10))
     }
 
+    @Test("one deadline covers a whole redirect chain: three same-origin 302s, each trickled for 1.5 s, end at the 2 s deadline, not after 4.5 s")
+    func slowRedirectChain() async throws {
+        func hop(to next: String) -> JSONValue {
+            .object(["status": .number(302), "location": .string("$BASE" + next), "body": .string("abc"), "trickle": .number(0.5)])
+        }
+        let peer = try OAuthPeer("fault", [], script: .object([
+            "device": hop(to: "/b"), "token": .array([]),
+            "paths": .object(["/b": hop(to: "/c"), "/c": hop(to: "/d"), "/d": .object(["status": .number(200), "body": .string("ok")])]),
+        ]))
+        defer { peer.stop() }
+        let started = ContinuousClock.now
+        do {
+            let answer = try await Self.transport(timeout: .seconds(2), trace: Trace()).send(HTTPRequest(method: "GET", url: "\(peer.base)/device"))
+            Issue.record("the chain was followed to its end (HTTP \(answer.status)) after \(ContinuousClock.now - started)")
+        } catch {
+            #expect(error.kind == .timedOut, "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(3.5), "took \(ContinuousClock.now - started)")
+    }
+
     @Test("OpenBao behind a hostile redirect: exit 69 naming the redirect; the token never reaches the other server")
     func openBaoRedirect() throws {
         let target = try OAuthPeer("fault", [], script: .object(["device": .object(["status": .number(200)]), "token": .array([])]))
