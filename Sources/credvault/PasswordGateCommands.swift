@@ -21,7 +21,7 @@ func protectedStore(_ options: GlobalOptions, action: String) throws -> (Backend
     let context = try options.context()
     let status = try PasswordProtection.status(directory: context.directory)
     guard status.enabled else {
-        throw CredentialVaultError(.usage, "no password is set for \(context.directory), so there is nothing to \(action); `credvault password set` adds one")
+        throw CredentialVaultError(.usage, "no password is set for \(context.directory), so there is nothing to \(action); `\(options.commandName) password set` adds one")
     }
     return (context, status)
 }
@@ -53,6 +53,11 @@ struct PasswordSetCommand: AsyncParsableCommand {
     func run() async throws {
         try await Terminal.run(options) {
             let context = try options.context()
+            // Refused before a new passphrase is asked for (twice, at a prompt).
+            let current = try PasswordProtection.status(directory: context.directory)
+            guard !current.enabled else {
+                throw CredentialVaultError(.usage, "a password is already set for \(current.path); use `\(options.commandName) password change`")
+            }
             let key = try newPassphrase(file: passphrase.passphraseFile, fd: passphrase.passphraseFd, context: context)
             try ProgressLine.around("Encrypting the store (Argon2id, \(kdf.rawValue))…", options: options) {
                 try PasswordProtection.enable(directory: context.directory, passphrase: key, kdf: kdf, lockTimeout: context.lockTimeout)
@@ -147,12 +152,12 @@ struct PasswordStatusCommand: AsyncParsableCommand {
                 var text = "Password: set (\(status.path))\n"
                 text += "KDF: Argon2id v1.3, \(status.opsLimit) passes, \(status.memLimit / 1_048_576) MiB\n"
                 text += "Unlock source: \(source?.description ?? "none (the store is locked for non-interactive use)")\n"
-                text += "Unlock cache: \(status.cachedUntil.map { "key cached until \(Timestamp.format($0))" } ?? "empty (`credvault unlock` fills it)")\n"
+                text += "Unlock cache: \(status.cachedUntil.map { "key cached until \(Timestamp.format($0))" } ?? "empty (`\(options.commandName) unlock` fills it)")\n"
                 text += "MFA: \(status.requiresSecondStep ? "enrolled (TOTP)" : "not enrolled")\n"
-                if status.plaintextLeftover { text += "Note: a plaintext credentials.json remains beside the encrypted store. The next write removes it if every item in it is in the encrypted store; otherwise it is kept: copy what you need from it (it is plain JSON) with `credvault set`, then delete it.\n" }
+                if status.plaintextLeftover { text += "Note: a plaintext credentials.json remains beside the encrypted store. The next write removes it if every item in it is in the encrypted store; otherwise it is kept: copy what you need from it (it is plain JSON) with `\(options.commandName) set`, then delete it.\n" }
                 StandardStream.output.write(text)
             } else {
-                StandardStream.output.write("Password: not set (the file store is plaintext, mode 0600). `credvault password set` adds one.\n")
+                StandardStream.output.write("Password: not set (the file store is plaintext, mode 0600). `\(options.commandName) password set` adds one.\n")
             }
         }
     }
@@ -180,7 +185,7 @@ struct PasswordMFACommand: AsyncParsableCommand {
                 StandardStream.output.write(options.json ? "{\"mfa_enrolled\":false}\n" : "Second step removed: unlocking needs the password only.\n")
                 return
             }
-            guard !enrolled else { throw CredentialVaultError(.usage, "a second step is already enrolled; remove it with `credvault password mfa --disable` first") }
+            guard !enrolled else { throw CredentialVaultError(.usage, "a second step is already enrolled; remove it with `\(options.commandName) password mfa --disable` first") }
             // The password is checked before the secret is shown.
             _ = try PasswordProtection.dataKey(directory: context.directory, passphrase: current)
             let totp = SecondFactor.begin()

@@ -69,7 +69,7 @@ struct UnlockCommand: AsyncParsableCommand {
             let until = try ProgressLine.around("Deriving the key (Argon2id)…", options: options) {
                 try PasswordProtection.unlock(directory: context.directory, passphrase: key, duration: duration.duration, context: context)
             }
-            options.report(JSONValue.object(["unlocked": .bool(true), "until": .string(Timestamp.format(until))]), text: "Unlocked \(status.path) until \(Timestamp.format(until)) (kernel keyring, this session). `credvault lock` forgets it now.\n")
+            options.report(JSONValue.object(["unlocked": .bool(true), "until": .string(Timestamp.format(until))]), text: "Unlocked \(status.path) until \(Timestamp.format(until)) (kernel keyring, this session). `\(options.commandName) lock` forgets it now.\n")
         }
     }
 }

@@ -74,6 +74,23 @@ struct PasswordGateTests {
         #expect(try f.cli.run(["get", "svc", "alice"], extra: f.with(store)).stdoutText == "restored-marker-7")
     }
 
+    @Test("hints name the app's own command: password set on a protected store is refused before any passphrase is asked, naming `credvault --app NAME password change`")
+    func hintsNameTheApp() throws {
+        let root = try TemporaryDirectory(); defer { root.remove() }
+        let cli = CLI(home: root.path, environment: ["SKILLMEAT_HOME": root.path + "/vault"])
+        let path = root.path + "/pw"
+        FileManager.default.createFile(atPath: path, contents: Data("skillmeat passphrase 1".utf8), attributes: [.posixPermissions: 0o600])
+        #expect(try cli.run("--app", "skillmeat", "password", "set", "--passphrase-file", path).status == 0)
+        // No passphrase source at all: the old code asked for one first and refused for want of it.
+        let again = try cli.run("--app", "skillmeat", "password", "set")
+        #expect(again.status == 64, "\(again.stderr)")
+        #expect(again.stderr.contains("already set") && again.stderr.contains("`credvault --app skillmeat password change`"), "\(again.stderr)")
+        let status = try cli.run("--app", "skillmeat", "password", "status")
+        #expect(status.stdoutText.contains("`credvault --app skillmeat unlock` fills it"), "\(status.stdoutText)")
+        let locked = try cli.run("--app", "skillmeat", "get", "s", "a")
+        #expect(locked.status == 69 && locked.stderr.contains("`credvault --app skillmeat unlock`"), "\(locked.stderr)")
+    }
+
     @Test("set → use → change → clear round trip; the encrypted file holds no plaintext; selection picks encrypted-file")
     func roundTrip() throws {
         let f = try fixture(); defer { f.root.remove() }
