@@ -50,14 +50,6 @@ struct LoginFlowTests {
 
     func json(_ output: ProcessOutput) throws -> JSONValue { try JSONParser.parse(output.stdout) }
 
-    /// The refresh token credvault stored (sealed), read back through the library.
-    func storedRefreshToken(_ fixture: Fixture) async throws -> String {
-        let session = try await AuthSession.open(app: .credvault, options: VaultOptions(environment: fixture.environment))
-        let record = try await session.store.load()
-        let sealed = try #require(record[.prod].tokens?.sealedRefreshToken)
-        let token = try await session.vault.openSealed(sealed, for: CredentialKey(service: "credvault-auth", account: "credvault/prod/refresh_token"))
-        return try #require(token.utf8String())
-    }
 
     @Test("full login on the file backend: pending → approved → stored (refresh token sealed); status names identity and source")
     func fullLoginFileBackend() async throws {
@@ -80,7 +72,7 @@ struct LoginFlowTests {
 
         // The refresh token is stored sealed: the record has no plaintext refresh_token field
         // and the token itself does not appear in the file.
-        let refreshToken = try await storedRefreshToken(fixture)
+        let refreshToken = try await storedRefreshToken(environment: fixture.environment)
         let file = try String(contentsOfFile: fixture.environment["CREDVAULT_HOME"]! + "/credentials.json", encoding: .utf8)
         let record = try await AuthSession.open(app: .credvault, options: VaultOptions(environment: fixture.environment)).vault
             .secret(service: "credvault-auth", account: "credvault").utf8String() ?? ""
@@ -199,7 +191,7 @@ struct LoginFlowTests {
         let (status, process) = try login(fixture, plugin: "oidcfast")
         try #require(status == 0, "\(process.stderr)")
         // Someone else uses the refresh token: the server rotates it away from us.
-        let stolen = try await storedRefreshToken(fixture)
+        let stolen = try await storedRefreshToken(environment: fixture.environment)
         #expect(try fixture.server.refresh(stolen, plugin: "oidcfast") == 200)
         fixedPause(6.5, because: "oidcfast's 12 s access token: its refresh is due after half its life")
 
@@ -210,7 +202,7 @@ struct LoginFlowTests {
         let document = try json(statusOutput)
         #expect(document["needs_login"] == .bool(true), "the session is marked, not deleted")
         #expect(document["identity"] != nil, "the stored data is kept")
-        #expect(try await storedRefreshToken(fixture) == stolen, "the stored refresh token is kept")
+        #expect(try await storedRefreshToken(environment: fixture.environment) == stolen, "the stored refresh token is kept")
         #expect(try fixture.cli.run("auth", "resolve").status == 80, "and stays refused without another server call")
     }
 
@@ -219,7 +211,7 @@ struct LoginFlowTests {
         let fixture = try fixture(); defer { fixture.root.remove() }
         let (status, process) = try login(fixture)
         try #require(status == 0, "\(process.stderr)")
-        let refreshToken = try await storedRefreshToken(fixture)
+        let refreshToken = try await storedRefreshToken(environment: fixture.environment)
         let logout = try fixture.cli.run("auth", "logout", "--json")
         #expect(logout.status == 0, "\(logout.stderr)")
         let document = try json(logout)

@@ -42,13 +42,6 @@ struct SecondProviderTests {
         return (process.wait(timeout: 90), process)
     }
 
-    func storedRefreshToken(_ fixture: Fixture) async throws -> String {
-        let session = try await AuthSession.open(app: .credvault, options: VaultOptions(environment: fixture.environment))
-        let record = try await session.store.load()
-        let sealed = try #require(record[.prod].tokens?.sealedRefreshToken)
-        let token = try await session.vault.openSealed(sealed, for: CredentialKey(service: "credvault-auth", account: "credvault/prod/refresh_token"))
-        return try #require(token.utf8String())
-    }
 
     @Test("login with one configured endpoint and the rest from RFC 8414 metadata; the box shows the server's 1800 s; opaque token resolved")
     func login() throws {
@@ -75,12 +68,12 @@ struct SecondProviderTests {
         let (status, process) = try login(fixture)
         try #require(status == 0, "\(process.stderr)")
         let first = try fixture.cli.run("auth", "resolve", "--raw").stdoutText
-        let firstRefresh = try await storedRefreshToken(fixture)
+        let firstRefresh = try await storedRefreshToken(environment: fixture.environment)
         fixedPause(6.5, because: "the provider's 12 s access token: its refresh is due after half its life")
         let second = try fixture.cli.run("auth", "resolve", "--raw")
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdoutText != first && second.stdoutText.count == 30, "a new access token")
-        let secondRefresh = try await storedRefreshToken(fixture)
+        let secondRefresh = try await storedRefreshToken(environment: fixture.environment)
         #expect(secondRefresh != firstRefresh, "the rotated refresh token was stored")
         #expect(try fixture.server.refresh(firstRefresh) == 400, "the server no longer honours the old refresh token")
     }
@@ -90,7 +83,7 @@ struct SecondProviderTests {
         let fixture = try fixture(); defer { fixture.root.remove() }
         let (status, process) = try login(fixture)
         try #require(status == 0, "\(process.stderr)")
-        let refreshToken = try await storedRefreshToken(fixture)
+        let refreshToken = try await storedRefreshToken(environment: fixture.environment)
         let logout = try fixture.cli.run("auth", "logout", "--json")
         #expect(logout.status == 0, "\(logout.stderr)")
         let document = try JSONParser.parse(logout.stdout)

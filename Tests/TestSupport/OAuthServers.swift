@@ -1,4 +1,5 @@
 import CredentialVault
+import CredentialVaultAuth
 import Foundation
 import Testing
 #if canImport(Glibc)
@@ -13,6 +14,21 @@ package enum Repository {
         return url.path
     }()
     package static func support(_ name: String) -> String { root + "/Tests/support/" + name }
+}
+
+/// The refresh token `auth login` stored for the credvault app's prod mode (sealed), opened
+/// through the library: for tests that break or probe a chain at the server.
+package func storedRefreshToken(environment: [String: String]) async throws -> String {
+    let session = try await AuthSession.open(app: .credvault, options: VaultOptions(environment: environment))
+    let record = try await session.store.load()
+    let sealed = try #require(record[.prod].tokens?.sealedRefreshToken)
+    let token = try await session.vault.openSealed(sealed, for: CredentialKey(service: "credvault-auth", account: "credvault/prod/refresh_token"))
+    return try #require(token.utf8String())
+}
+
+/// Starts a test-process-wide service once; its failure is kept and reported to every test.
+package func startOnce<Service>(_ start: () throws -> Service) -> Result<Service, HarnessError> {
+    do { return .success(try start()) } catch let error as HarnessError { return .failure(error) } catch { return .failure(HarnessError("\(error)")) }
 }
 
 /// Whether Glewlwyd (Debian 12's package, unpacked by scripts/install-system-packages) and
@@ -52,16 +68,9 @@ package final class Glewlwyd: Sendable {
     package let port: Int
     package let work: String
 
-    package static let shared: Result<Glewlwyd, HarnessError> = {
-        do { return .success(try Glewlwyd()) } catch let error as HarnessError { return .failure(error) } catch { return .failure(HarnessError("\(error)")) }
-    }()
+    package static let shared = startOnce { try Glewlwyd() }
 
-    package static func get() throws -> Glewlwyd {
-        switch shared {
-        case .success(let server): return server
-        case .failure(let error): throw error
-        }
-    }
+    package static func get() throws -> Glewlwyd { try shared.get() }
 
     private init() throws {
         work = FileManager.default.temporaryDirectory.appendingPathComponent("credvault-glewlwyd-\(getpid())").path
@@ -120,16 +129,9 @@ package final class DjangoOAuthToolkit: Sendable {
         return false
     }
 
-    package static let shared: Result<DjangoOAuthToolkit, HarnessError> = {
-        do { return .success(try DjangoOAuthToolkit()) } catch let error as HarnessError { return .failure(error) } catch { return .failure(HarnessError("\(error)")) }
-    }()
+    package static let shared = startOnce { try DjangoOAuthToolkit() }
 
-    package static func get() throws -> DjangoOAuthToolkit {
-        switch shared {
-        case .success(let server): return server
-        case .failure(let error): throw error
-        }
-    }
+    package static func get() throws -> DjangoOAuthToolkit { try shared.get() }
 
     private init() throws {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("credvault-dot-\(getpid())").path

@@ -41,29 +41,17 @@ def read_until(fd, wanted, output, start=0):
     return output
 
 
-def read_to_end(fd, output):
-    while time.monotonic() < DEADLINE:
-        ready, _, _ = select.select([fd], [], [], DEADLINE - time.monotonic())
-        if not ready:
-            continue
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:
-            return output
-        if not chunk:
-            return output
-        output += chunk
-    return output
-
-
-def read_until_quiet(fd, output, quiet=0.5, longest=3.0):
-    """Reads until nothing arrives for `quiet` seconds, or for `longest` seconds at most (a
-    terminal that never goes quiet: the person types anyway)."""
-    end = min(DEADLINE, time.monotonic() + longest)
+def read_more(fd, output, quiet=None, longest=None):
+    """Reads to the end of the output; with `quiet`, only until nothing arrives for that many
+    seconds, and for `longest` seconds at most (a terminal that never goes quiet: the person
+    types anyway)."""
+    end = DEADLINE if longest is None else min(DEADLINE, time.monotonic() + longest)
     while time.monotonic() < end:
-        ready, _, _ = select.select([fd], [], [], quiet)
+        ready, _, _ = select.select([fd], [], [], quiet if quiet is not None else end - time.monotonic())
         if not ready:
-            return output
+            if quiet is not None:
+                return output
+            continue
         try:
             chunk = os.read(fd, 4096)
         except OSError:
@@ -91,7 +79,7 @@ def main():
             output = read_until(fd, prompt, output, start)
             start = output.index(prompt.encode(), start) + len(prompt.encode())
             if mode == "read-then-type":
-                output = read_until_quiet(fd, output)
+                output = read_more(fd, output, quiet=0.5, longest=3.0)
             echoes.append(echo_on(fd))
             os.write(fd, answer.encode() + b"\n")
     else:
@@ -104,7 +92,7 @@ def main():
             os.kill(pid, getattr(signal, "SIG" + name))
     # The terminal outlives the command: its settings after the command ended are what the
     # person is left with. Read them before closing our side.
-    output = read_to_end(fd, output)
+    output = read_more(fd, output)
     _, status = os.waitpid(pid, 0)
     echo_after = echo_on(fd)
     print(json.dumps({
