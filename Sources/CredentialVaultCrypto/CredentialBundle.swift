@@ -24,8 +24,7 @@ public enum CredentialBundle {
     package static func seal(payload: [UInt8], passphrase: SecureBuffer, opsLimit: UInt64, memLimit: UInt64,
                              salt: [UInt8]? = nil, nonce: [UInt8]? = nil, created: UInt64) throws -> [UInt8] {
         try PassphrasePolicy.check(passphrase)
-        let createdAt = created
-        let header = BundleHeader(opsLimit: opsLimit, memLimit: memLimit, created: createdAt,
+        let header = BundleHeader(opsLimit: opsLimit, memLimit: memLimit, created: created,
                                   salt: salt ?? randomBytes(count: PasswordHash.saltBytes),
                                   nonce: nonce ?? randomBytes(count: SecretBox.nonceBytes),
                                   payloadLength: UInt64(payload.count + SecretBox.macBytes))

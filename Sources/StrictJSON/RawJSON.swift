@@ -2,9 +2,9 @@
 /// so that it can be written back byte for byte: numbers keep their digits
 /// (`12345678901234567890`, `-0`, `1.50`), strings their escapes. The file store keeps the
 /// fields it does not know this way (docs/FORMAT.md: "written back unchanged").
-public struct RawJSON: Sendable, Equatable {
+package struct RawJSON: Sendable, Equatable {
     /// The value's UTF-8 text, without surrounding whitespace.
-    public let bytes: [UInt8]
+    package let bytes: [UInt8]
 
     /// The value at the parser's position, read and checked as ``JSONParser/parseValue(depth:)``
     /// reads it, kept as its text.
@@ -15,7 +15,4 @@ public struct RawJSON: Sendable, Equatable {
     }
 
     package init(bytes: [UInt8]) { self.bytes = bytes }
-
-    /// The value as a tree (for callers that look inside it).
-    public var value: JSONValue? { try? JSONParser.parse(bytes) }
 }
