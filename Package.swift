@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
+        // The keyring backend's conversation with libsecret (keyring.c), and the Secret Service
+        // provider's D-Bus plumbing (provider.c, GIO) and Diffie-Hellman (dh.c, libgcrypt).
         // The keyring backend's conversation with libsecret: one C file compiled against the
         // real headers, exposing a small API of the project's own. It calls libsecret and GLib
         // only through pointers it fills with dlsym on first use, so nothing links them (the
@@ -149,6 +151,15 @@ let package = Package(
             path: "Sources/CredentialVault",
             swiftSettings: safe
         ),
+        // `credvault secret-service`: the Secret Service API on the session bus, from the
+        // password-protected store. Its C pointers live in ProviderBus.swift.
+        .target(
+            name: "CredentialVaultProvider",
+            dependencies: ["CredentialVaultCore", "CredentialVaultCrypto", "CredentialVaultSystem", "EncryptedFileBackend", "CKeyringBoundary",
+                           .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")],
+            path: "Sources/CredentialVaultProvider",
+            swiftSettings: strict
+        ),
         // Login flows on the vault: device authorization, refresh, PATs, workspace keys, modes,
         // and the resolver that names its source.
         .target(
@@ -174,6 +185,7 @@ let package = Package(
                 "CredentialVaultHelpers",
                 "CredentialVaultOTP",
                 "CredentialVaultSystem",
+                "CredentialVaultProvider",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/credvault",

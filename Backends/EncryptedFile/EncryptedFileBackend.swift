@@ -50,6 +50,18 @@ public struct EncryptedFileBackend: CredentialBackend {
     public func removeItem(for key: CredentialKey) async throws -> Bool { try await store.removeItem(for: key) }
     public func summaries(service: String?) async throws -> [CredentialSummary] { try await store.summaries(service: service) }
 
+    /// Whether this backend holds the store's data key (it unlocks at its first read).
+    package var isUnlocked: Bool { codec.isUnlocked }
+
+    /// Unlocks with `passphrase` now, rather than from the ``UnlockSource``s at the first read.
+    ///
+    /// - Throws: `.permissionDenied` (77) for a wrong passphrase or second step.
+    package func unlock(passphrase: SecureBuffer) throws { try codec.unlock(passphrase: passphrase, path: path) }
+
+    /// Forgets the data key held by this backend; the next read unlocks again from the
+    /// ``UnlockSource``s. The unlock cache in the kernel keyring is not touched.
+    package func forgetKey() { codec.forget() }
+
     public func diagnostics() async -> [Diagnostic] {
         var lines = [Diagnostic("encrypted-file.path", path)]
         guard let status = try? PasswordProtection.status(directory: directory), status.enabled else {

@@ -52,6 +52,20 @@ final class EncryptedStoreCodec: FileStoreCodec, Sendable {
 
     func checkNotSuperseded(directory: String) throws {}
 
+    /// Whether the data key is held.
+    var isUnlocked: Bool { unlocked.withLock { $0 != nil } }
+
+    /// Unlocks with `passphrase` (and the second step, when the store requires one), holding
+    /// the data key until ``forget()``.
+    func unlock(passphrase: SecureBuffer, path: String) throws {
+        let (_, header, dataKey) = try PasswordProtection.unlock(path, passphrase: passphrase)
+        try SecondFactor.verify(directory: FilePaths.directory(of: path), header: header, dataKey: dataKey, context: context)
+        unlocked.withLock { $0 = (header, dataKey) }
+    }
+
+    /// Forgets the data key (wiped as its buffer is released): the next read unlocks again.
+    func forget() { unlocked.withLock { $0 = nil } }
+
     /// A plaintext `credentials.json` left by an interrupted `password set` or `clear` is
     /// overwritten and removed, once it has been read and every item in it is in the
     /// encrypted store just written. One holding other items (written by something that did

@@ -151,6 +151,30 @@ enum LibSecret {
         return pid
     }
 
+    /// The store served, and whether it is locked, when the owner of org.freedesktop.secrets is
+    /// credvault's own provider; nil for another program or none (cvk_credvault_provider).
+    static func credvaultProvider(_ cancellation: Cancellation) throws -> (store: String, locked: Bool)? {
+        var store: UnsafeMutablePointer<CChar>?
+        var locked: Int32 = 0
+        switch cvk_credvault_provider(cancellation.call, &store, &locked) {
+        case 1:
+            defer { free(store) }
+            return (store.map { String(cString: $0) } ?? "", locked != 0)
+        case 0: return nil
+        default: throw cancellation.failure
+        }
+    }
+
+    /// Locks credvault's own provider; false when the owner of org.freedesktop.secrets is
+    /// another program or none (cvk_credvault_provider_lock).
+    static func lockCredvaultProvider(_ cancellation: Cancellation) throws -> Bool {
+        switch cvk_credvault_provider_lock(cancellation.call) {
+        case 1: return true
+        case 0: return false
+        default: throw cancellation.failure
+        }
+    }
+
     /// The secret of the newest item matching `attributes`, or nil, and how many items matched
     /// (cvk_newest_secret). Only locked matches: `.locked` with their paths.
     static func newestSecret(matching attributes: [String: String], _ cancellation: Cancellation) throws -> (secret: [UInt8]?, matches: Int) {

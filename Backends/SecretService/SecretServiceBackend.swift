@@ -20,6 +20,8 @@ public struct SecretServiceBackend: PromptingBackend {
 
     private let environment: [String: String]
     private let application: String
+    /// The app's command, for advice (`credvault`, or `credvault --app NAME`).
+    private let commandName: String
     private let timeout: Duration
     private let promptTimeout: Duration
     private let promptObserver: PromptObserver?
@@ -30,6 +32,7 @@ public struct SecretServiceBackend: PromptingBackend {
     public init(context: BackendContext) {
         environment = context.environment
         application = context.app.name
+        commandName = context.app.commandName
         timeout = context.callTimeout
         promptTimeout = context.promptTimeout
         promptObserver = context.promptObserver
@@ -245,6 +248,10 @@ public struct SecretServiceBackend: PromptingBackend {
         if busProblem == nil {
             let provider = await self.provider()
             lines.append(Diagnostic("secret_service.provider", provider.map { "\($0.name) (pid \($0.pid))" } ?? "unknown"))
+            if provider?.kind == .credvault, let own = await credvaultProvider() {
+                lines.append(Diagnostic("secret_service.credvault_store", "\(own.store) (\(own.locked ? "locked" : "unlocked"))",
+                                        nextStep: own.locked ? "run `\(commandName) unlock`: the provider takes the key from the unlock cache" : nil))
+            }
             let state: String
             var step: String?
             do {
@@ -256,6 +263,8 @@ public struct SecretServiceBackend: PromptingBackend {
                     case .keePassXC?:
                         step = "unlock the database in KeePassXC (its window, or start it with: keepassxc --pw-stdin DATABASE); "
                             + "check that a group is exposed under Settings > Secret Service Integration"
+                    case .credvault?:
+                        step = "run `\(commandName) unlock`: credvault's provider takes the key from the unlock cache"
                     case .gnomeKeyring?:
                         step = "unlock the keyring: log in to the desktop, use Seahorse, or run: printf '%s' \"$PASSWORD\" | gnome-keyring-daemon --unlock --replace"
                     default:
@@ -274,6 +283,23 @@ public struct SecretServiceBackend: PromptingBackend {
             lines.append(Diagnostic("secret_service.default_collection", state, nextStep: step))
         }
         return lines
+    }
+
+    /// The store served, and whether it is locked, when credvault's own provider
+    /// (`credvault secret-service`) serves the Secret Service on this bus now; nil when another
+    /// program does, or none (no provider is started for the question).
+    public func credvaultProvider() async -> (store: String, locked: Bool)? {
+        guard busProblem == nil else { return nil }
+        return (try? await call({ try LibSecret.credvaultProvider($0) })) ?? nil
+    }
+
+    /// Locks credvault's own provider when it serves the Secret Service on this bus. Returns
+    /// whether it did (false: no provider, or another program's).
+    ///
+    /// - Throws: when the provider did not answer.
+    public func lockCredvaultProvider() async throws -> Bool {
+        guard busProblem == nil else { return false }
+        return try await call({ try LibSecret.lockCredvaultProvider($0) })
     }
 
     /// Which program serves the Secret Service: the bus names its process, whose name says.
@@ -349,7 +375,7 @@ extension SecretServiceBackend: AttributeSearchingBackend {
 
 /// The program that serves the Secret Service on the bus, for advice that fits it.
 struct SecretServiceProvider: Sendable {
-    enum Kind: Sendable { case gnomeKeyring, keePassXC, other }
+    enum Kind: Sendable { case gnomeKeyring, keePassXC, credvault, other }
     let pid: Int32
     /// The process's name (/proc/PID/comm, at most 15 bytes).
     let command: String
@@ -357,6 +383,7 @@ struct SecretServiceProvider: Sendable {
     var kind: Kind {
         if command.hasPrefix("gnome-keyring") { return .gnomeKeyring }
         if command.lowercased().hasPrefix("keepassxc") { return .keePassXC }
+        if command == "credvault" { return .credvault }
         return .other
     }
 
@@ -364,6 +391,7 @@ struct SecretServiceProvider: Sendable {
         switch kind {
         case .gnomeKeyring: return "gnome-keyring"
         case .keePassXC: return "KeePassXC"
+        case .credvault: return "credvault secret-service"
         case .other: return command.isEmpty ? "unknown" : command
         }
     }

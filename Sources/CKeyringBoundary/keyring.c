@@ -34,7 +34,7 @@
     X(g_dbus_connection_call_sync) X(g_dbus_connection_flush_sync) X(g_variant_new) X(g_variant_get) \
     X(g_variant_is_of_type) X(g_variant_get_boolean) X(g_variant_unref) X(g_main_context_new) \
     X(g_main_context_push_thread_default) X(g_main_context_pop_thread_default) X(g_main_context_iteration) \
-    X(g_main_context_unref)
+    X(g_main_context_unref) X(g_bus_get_sync) X(g_variant_lookup) X(g_variant_get_child_value)
 
 #define CVK_POINTER(name) static __typeof__(name) *p_##name;
 CVK_FUNCTIONS(CVK_POINTER)
@@ -694,6 +694,59 @@ int cvk_provider_pid(cvk_call *call) {
     p_g_variant_get(reply, "(u)", &pid);
     p_g_variant_unref(reply);
     return (int)pid;
+}
+
+/// Calls org.credvault.SecretService1.`member` on the owner of org.freedesktop.secrets without
+/// starting one (G_DBUS_CALL_FLAGS_NO_AUTO_START). The reply, or NULL with `*absent` set when
+/// there is no owner or the owner is not credvault's provider.
+static GVariant *call_credvault_provider(cvk_call *call, const char *member, const char *reply_type, int *absent) {
+    *absent = 0;
+    GError *error = NULL;
+    GDBusConnection *bus = p_g_bus_get_sync(G_BUS_TYPE_SESSION, call->cancellable, &error);
+    if (!bus) { fail_with(call, error); return NULL; }
+    GVariant *reply = p_g_dbus_connection_call_sync(bus, "org.freedesktop.secrets", "/org/freedesktop/secrets", "org.credvault.SecretService1",
+                                                    member, NULL, (const GVariantType *)reply_type, G_DBUS_CALL_FLAGS_NO_AUTO_START, -1,
+                                                    call->cancellable, &error);
+    p_g_object_unref(bus);
+    if (!reply) {
+        char *remote = error ? p_g_dbus_error_get_remote_error(error) : NULL;
+        if (remote && (strcmp(remote, "org.freedesktop.DBus.Error.ServiceUnknown") == 0 || strcmp(remote, "org.freedesktop.DBus.Error.NameHasNoOwner") == 0
+                       || strcmp(remote, "org.freedesktop.DBus.Error.UnknownMethod") == 0 || strcmp(remote, "org.freedesktop.DBus.Error.UnknownInterface") == 0
+                       || strcmp(remote, "org.freedesktop.DBus.Error.UnknownObject") == 0)) {
+            *absent = 1;
+            p_g_error_free(error);
+        } else {
+            fail_with(call, error);
+        }
+        p_g_free(remote);
+        return NULL;
+    }
+    answered(call);
+    return reply;
+}
+
+int cvk_credvault_provider(cvk_call *call, char **store, int *locked) {
+    int absent = 0;
+    GVariant *reply = call_credvault_provider(call, "Describe", "(a{sv})", &absent);
+    if (!reply) return absent ? 0 : -1;
+    GVariant *properties = p_g_variant_get_child_value(reply, 0);
+    const char *path = NULL;
+    gboolean is_locked = FALSE;
+    p_g_variant_lookup(properties, "Store", "&s", &path);
+    p_g_variant_lookup(properties, "Locked", "b", &is_locked);
+    *store = strdup(path ? path : "");
+    *locked = is_locked ? 1 : 0;
+    p_g_variant_unref(properties);
+    p_g_variant_unref(reply);
+    return 1;
+}
+
+int cvk_credvault_provider_lock(cvk_call *call) {
+    int absent = 0;
+    GVariant *reply = call_credvault_provider(call, "Lock", "()", &absent);
+    if (!reply) return absent ? 0 : -1;
+    p_g_variant_unref(reply);
+    return 1;
 }
 
 void cvk_secret_free(unsigned char *secret, size_t length) {

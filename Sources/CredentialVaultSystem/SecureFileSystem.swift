@@ -357,6 +357,15 @@ package enum SecureFileSystem {
         return (info.st_mode & 0o7777, info.st_uid, info.st_mode & S_IFMT == S_IFLNK)
     }
 
+    /// What identifies one version of the file at `path` (lstat(2): device, inode, size and
+    /// modification time in nanoseconds), to tell whether it changed since it was read; nil
+    /// when there is nothing there. An atomic rename gives a new inode.
+    package static func stamp(_ path: String) -> [Int64]? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return [Int64(info.st_dev), Int64(info.st_ino), Int64(info.st_size), Int64(info.st_mtim.tv_sec), Int64(info.st_mtim.tv_nsec)]
+    }
+
     /// This process's effective user id.
     package static var currentUser: uid_t { geteuid() }
 

@@ -14,7 +14,7 @@ struct Credvault: AsyncParsableCommand {
         version: CredentialVault.version,
         subcommands: [SetCommand.self, GetCommand.self, DeleteCommand.self, ListCommand.self,
                       BackendsCommand.self, DoctorCommand.self, PasswordCommand.self,
-                      AuthCommand.self, WorkspaceCommand.self, ModeCommand.self, UnlockCommand.self, LockCommand.self, MigrateCommand.self,
+                      AuthCommand.self, WorkspaceCommand.self, ModeCommand.self, UnlockCommand.self, LockCommand.self, MigrateCommand.self, SecretServiceCommand.self,
                       GitCredentialCommand.self, DockerCredentialCommand.self]
     )
 

@@ -1,5 +1,7 @@
 import ArgumentParser
 import CredentialVault
+import FileBackend
+import SecretServiceBackend
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -85,7 +87,16 @@ struct LockCommand: AsyncParsableCommand {
         try await Terminal.run(options) {
             let context = try options.context()
             let removed = try PasswordProtection.lock(directory: context.directory)
-            options.report(JSONValue.object(["locked": .bool(true), "was_cached": .bool(removed)]), text: removed ? "Locked: the cached key was removed from the kernel keyring.\n" : "Already locked: no cached key.\n")
+            // credvault's own Secret Service provider holds the key of its store while it runs.
+            let keyring = SecretServiceBackend(context: context)
+            let store = context.directory + "/" + FileBackend.encryptedFileName
+            var providerLocked = false
+            if let provider = await keyring.credvaultProvider(), provider.store == store {
+                providerLocked = try await keyring.lockCredvaultProvider()
+            }
+            let text = (removed ? "Locked: the cached key was removed from the kernel keyring.\n" : "Already locked: no cached key.\n")
+                + (providerLocked ? "Locked the Secret Service provider (`\(options.commandName) secret-service`) on this session bus.\n" : "")
+            options.report(JSONValue.object(["locked": .bool(true), "was_cached": .bool(removed), "provider_locked": .bool(providerLocked)]), text: text)
         }
     }
 }

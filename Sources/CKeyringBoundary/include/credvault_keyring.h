@@ -117,4 +117,14 @@ int cvk_provider_pid(cvk_call *call);
 /// Wipes and frees a secret from cvk_newest_secret.
 void cvk_secret_free(unsigned char *secret, size_t length);
 
+/// Whether the owner of org.freedesktop.secrets is credvault's own provider
+/// (org.credvault.SecretService1.Describe, never starting one): 1 with the store it serves
+/// (`*store`, free with free()) and whether it is locked; 0 when there is no owner or it is
+/// another program; -1 on failure.
+int cvk_credvault_provider(cvk_call *call, char **store, int *locked);
+
+/// Locks credvault's provider (org.credvault.SecretService1.Lock): 1 when locked, 0 when the
+/// owner of org.freedesktop.secrets is not credvault's, -1 on failure.
+int cvk_credvault_provider_lock(cvk_call *call);
+
 #endif
