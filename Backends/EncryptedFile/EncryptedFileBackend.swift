@@ -58,6 +58,12 @@ public struct EncryptedFileBackend: CredentialBackend {
     /// - Throws: `.permissionDenied` (77) for a wrong passphrase or second step.
     package func unlock(passphrase: SecureBuffer) throws { try codec.unlock(passphrase: passphrase, path: path) }
 
+    /// Unlocks with the store's data key (handed over by `credvault unlock`), once it is shown
+    /// to open the store.
+    ///
+    /// - Throws: `.permissionDenied` (77) when it does not.
+    package func unlock(dataKey: SecureBuffer) throws { try codec.unlock(dataKey: dataKey, path: path) }
+
     /// Forgets the data key held by this backend; the next read unlocks again from the
     /// ``UnlockSource``s. The unlock cache in the kernel keyring is not touched.
     package func forgetKey() { codec.forget() }

@@ -63,6 +63,18 @@ final class EncryptedStoreCodec: FileStoreCodec, Sendable {
         unlocked.withLock { $0 = (header, dataKey) }
     }
 
+    /// Holds `dataKey` once it is shown to open the store's current file.
+    func unlock(dataKey: SecureBuffer, path: String) throws {
+        guard let file = try SecureFileSystem.read(path, limit: maximumFileSize) else {
+            throw CredentialVaultError(.notFound, "\(path) does not exist")
+        }
+        let header = try StoreEnvelope.Header(file: file, path: path)
+        guard StoreEnvelope.open(file: file, dataKey: dataKey) != nil else {
+            throw CredentialVaultError(.permissionDenied, "the key given does not open \(path)")
+        }
+        unlocked.withLock { $0 = (header, dataKey) }
+    }
+
     /// Forgets the data key (wiped as its buffer is released): the next read unlocks again.
     func forget() { unlocked.withLock { $0 = nil } }
 

@@ -49,14 +49,20 @@ public enum PasswordProtection {
                       requiresSecondStep: header.requiresSecondStep)
     }
 
-    /// Derives the key once and keeps it in the kernel keyring for `duration` (``UnlockCache``).
-    ///
-    /// - Throws: `.permissionDenied` for a wrong passphrase; `.unavailable` where the kernel
-    ///   keyring cannot be used.
-    public static func unlock(directory: String, passphrase: SecureBuffer, duration: Duration, context: BackendContext? = nil) throws -> Date {
+    /// The data key, after the passphrase and the second step (when the store requires one),
+    /// with the store's header: what ``cache(_:header:duration:)`` keeps, and what credvault's
+    /// Secret Service provider is handed.
+    public static func unlockedKey(directory: String, passphrase: SecureBuffer, context: BackendContext?) throws -> (SecureBuffer, StoreEnvelope.Header) {
         let (_, header, dataKey) = try unlock(paths(directory).encrypted, passphrase: passphrase)
         try SecondFactor.verify(directory: directory, header: header, dataKey: dataKey, context: context)
-        return try UnlockCache.store(dataKey, header: header, duration: duration)
+        return (dataKey, header)
+    }
+
+    /// Keeps `dataKey` in the kernel keyring for `duration` (``UnlockCache``). Returns the expiry.
+    ///
+    /// - Throws: `.unavailable` where the kernel keyring cannot be used.
+    public static func cache(_ dataKey: SecureBuffer, header: StoreEnvelope.Header, duration: Duration) throws -> Date {
+        try UnlockCache.store(dataKey, header: header, duration: duration)
     }
 
     /// Removes the cached key at once. Returns whether one was cached.

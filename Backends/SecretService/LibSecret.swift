@@ -175,6 +175,12 @@ enum LibSecret {
         }
     }
 
+    /// Hands the store's data key to credvault's provider (cvk_credvault_provider_unlock).
+    static func unlockCredvaultProvider(dataKey: SecretBytes, _ cancellation: Cancellation) throws {
+        let result = dataKey.withBytes { cvk_credvault_provider_unlock(cancellation.call, $0, $0.count) }
+        guard result == 1 else { throw cancellation.failure }
+    }
+
     /// The secret of the newest item matching `attributes`, or nil, and how many items matched
     /// (cvk_newest_secret). Only locked matches: `.locked` with their paths.
     static func newestSecret(matching attributes: [String: String], _ cancellation: Cancellation) throws -> (secret: [UInt8]?, matches: Int) {

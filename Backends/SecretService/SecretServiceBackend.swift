@@ -302,6 +302,14 @@ public struct SecretServiceBackend: PromptingBackend {
         return try await call({ try LibSecret.lockCredvaultProvider($0) })
     }
 
+    /// Hands the store's data key to credvault's own provider (after ``credvaultProvider()``
+    /// named the store it serves), encrypted under the transfer session.
+    ///
+    /// - Throws: when the provider refused it (a key that does not open its store) or did not answer.
+    public func unlockCredvaultProvider(dataKey: SecretBytes) async throws {
+        try await call({ try LibSecret.unlockCredvaultProvider(dataKey: dataKey, $0) })
+    }
+
     /// Which program serves the Secret Service: the bus names its process, whose name says.
     func provider() async -> SecretServiceProvider? {
         guard let pid = try? await call({ try LibSecret.providerPID($0) }) else { return nil }

@@ -34,7 +34,7 @@
     X(g_dbus_connection_call_sync) X(g_dbus_connection_flush_sync) X(g_variant_new) X(g_variant_get) \
     X(g_variant_is_of_type) X(g_variant_get_boolean) X(g_variant_unref) X(g_main_context_new) \
     X(g_main_context_push_thread_default) X(g_main_context_pop_thread_default) X(g_main_context_iteration) \
-    X(g_main_context_unref) X(g_bus_get_sync) X(g_variant_lookup) X(g_variant_get_child_value)
+    X(g_main_context_unref) X(g_bus_get_sync) X(g_variant_lookup) X(secret_service_encode_dbus_secret) X(g_variant_get_child_value)
 
 #define CVK_POINTER(name) static __typeof__(name) *p_##name;
 CVK_FUNCTIONS(CVK_POINTER)
@@ -745,6 +745,26 @@ int cvk_credvault_provider_lock(cvk_call *call) {
     int absent = 0;
     GVariant *reply = call_credvault_provider(call, "Lock", "()", &absent);
     if (!reply) return absent ? 0 : -1;
+    p_g_variant_unref(reply);
+    return 1;
+}
+
+int cvk_credvault_provider_unlock(cvk_call *call, const unsigned char *key, size_t length) {
+    SecretService *service = service_for(call);
+    if (!service) return -1;
+    SecretValue *value = p_secret_value_new((const gchar *)key, (gssize)length, "application/octet-stream");
+    // Encrypted under libsecret's transfer session with the provider (dh-ietf1024…), opened
+    // on this connection, which is the one the provider ties the session to.
+    GVariant *secret = p_secret_service_encode_dbus_secret(service, value);
+    p_secret_value_unref(value);
+    GError *error = NULL;
+    GVariant *reply = p_g_dbus_connection_call_sync(p_g_dbus_proxy_get_connection((GDBusProxy *)service), "org.freedesktop.secrets",
+                                                    "/org/freedesktop/secrets", "org.credvault.SecretService1", "Unlock",
+                                                    p_g_variant_new("(@(oayays))", secret), (const GVariantType *)"()",
+                                                    G_DBUS_CALL_FLAGS_NO_AUTO_START, -1, call->cancellable, &error);
+    p_g_object_unref(service);
+    if (!reply) { fail_with(call, error); return -1; }
+    answered(call);
     p_g_variant_unref(reply);
     return 1;
 }

@@ -96,6 +96,7 @@ static const method methods[] = {
     {"org.freedesktop.DBus.Introspectable", "Introspect", "()", "(s)"},
     {"org.credvault.SecretService1", "Describe", "()", "(a{sv})"},
     {"org.credvault.SecretService1", "Lock", "()", "()"},
+    {"org.credvault.SecretService1", "Unlock", "((oayays))", "()"},
 };
 
 static const method *find_method(const char *interface, const char *member) {

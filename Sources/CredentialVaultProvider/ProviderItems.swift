@@ -49,6 +49,12 @@ final class ProviderItems {
     /// Unlocks with a passphrase (at start).
     func unlock(passphrase: SecureBuffer) throws { try backend.unlock(passphrase: passphrase) }
 
+    /// Unlocks with the store's data key, once it is shown to open the store.
+    func unlock(dataKey: SecureBuffer) throws {
+        try backend.unlock(dataKey: dataKey)
+        cache = nil
+    }
+
     /// Unlocks from the unlock cache when the key is not held; whether the store is unlocked after.
     func unlockFromCache() async -> Bool {
         if backend.isUnlocked { return true }

@@ -119,6 +119,7 @@ struct ProviderObjects {
               <interface name="org.credvault.SecretService1">
                 <method name="Describe"><arg name="properties" type="a{sv}" direction="out"/></method>
                 <method name="Lock"/>
+                <method name="Unlock"><arg name="key" type="(oayays)" direction="in"/></method>
               </interface>
             """
         case .collection:

@@ -170,6 +170,17 @@ public final class SecretServiceProvider {
             if call.member == "Lock" {
                 lock()
                 call.reply()
+            } else if call.member == "Unlock" {
+                // The data key from `credvault unlock`, under the caller's transfer session.
+                let sent = call.argument(0).secret
+                let key = try open(sent, session: try objects.session(sent.session, sender: call.sender))
+                do {
+                    try items.unlock(dataKey: key.withBytes { SecureBuffer(copying: $0) })
+                } catch let error as CredentialVaultError {
+                    throw BusFailure(name: BusError.accessDenied, message: error.message)
+                }
+                log("unlocked by `\(context.app.commandName) unlock`")
+                call.reply()
             } else {
                 let unlocked = items.isUnlocked
                 call.reply { body in

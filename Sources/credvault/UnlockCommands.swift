@@ -68,10 +68,31 @@ struct UnlockCommand: AsyncParsableCommand {
         try await Terminal.run(options) {
             let (context, status) = try protectedStore(options, action: "unlock")
             let key = try currentPassphrase(passphrase, context: context, store: status.path)
-            let until = try ProgressLine.around("Deriving the key (Argon2id)…", options: options) {
-                try PasswordProtection.unlock(directory: context.directory, passphrase: key, duration: duration.duration, context: context)
+            let (dataKey, header) = try ProgressLine.around("Deriving the key (Argon2id)…", options: options) {
+                try PasswordProtection.unlockedKey(directory: context.directory, passphrase: key, context: context)
             }
-            options.report(JSONValue.object(["unlocked": .bool(true), "until": .string(Timestamp.format(until))]), text: "Unlocked \(status.path) until \(Timestamp.format(until)) (kernel keyring, this session). `\(options.commandName) lock` forgets it now.\n")
+            // credvault's own Secret Service provider, serving this store on this session bus,
+            // is handed the key too: it may run in another kernel session keyring (a systemd
+            // user unit does), where the cache below is out of its reach.
+            let keyring = SecretServiceBackend(context: context)
+            var providerUnlocked = false
+            if let provider = await keyring.credvaultProvider(), provider.store == status.path {
+                try await keyring.unlockCredvaultProvider(dataKey: dataKey.withUnsafeBytes { SecretBytes($0) })
+                providerUnlocked = true
+            }
+            var until: Date?
+            do {
+                until = try PasswordProtection.cache(dataKey, header: header, duration: duration.duration)
+            } catch let error as CredentialVaultError where error.code == .unavailable && providerUnlocked {
+                // The provider has the key: that was the point where no session keyring exists.
+                Terminal.warn("the key was not cached for other commands: \(error.message)")
+            }
+            var text = until.map { "Unlocked \(status.path) until \(Timestamp.format($0)) (kernel keyring, this session). `\(options.commandName) lock` forgets it now.\n" } ?? ""
+            if providerUnlocked {
+                text += "Unlocked the Secret Service provider (`\(options.commandName) secret-service`) on this session bus; `\(options.commandName) lock` locks it.\n"
+            }
+            options.report(JSONValue.object(["unlocked": .bool(true), "until": until.map { .string(Timestamp.format($0)) } ?? .null,
+                                             "provider_unlocked": .bool(providerUnlocked)]), text: text)
         }
     }
 }

@@ -78,6 +78,11 @@ package final class KeyringHarness: @unchecked Sendable {
         try "\(pid)".write(toFile: root.path + "/daemon.pid", atomically: true, encoding: .utf8)
     }
 
+    /// Whether `name` has an owner on this bus (org.freedesktop.DBus.NameHasOwner).
+    package func hasOwner(_ name: String) throws -> Bool {
+        try busCall("NameHasOwner", "string:\(name)").contains("boolean true")
+    }
+
     private func busCall(_ method: String, _ argument: String) throws -> String {
         try ProcessRunner.run("/usr/bin/env", ["dbus-send", "--session", "--print-reply", "--dest=org.freedesktop.DBus",
                                                "/org/freedesktop/DBus", "org.freedesktop.DBus.\(method)", argument],

@@ -127,4 +127,8 @@ int cvk_credvault_provider(cvk_call *call, char **store, int *locked);
 /// owner of org.freedesktop.secrets is not credvault's, -1 on failure.
 int cvk_credvault_provider_lock(cvk_call *call);
 
+/// Hands the store's data key to credvault's provider (org.credvault.SecretService1.Unlock),
+/// encrypted under libsecret's transfer session: 1 when it took it, -1 on failure.
+int cvk_credvault_provider_unlock(cvk_call *call, const unsigned char *key, size_t length);
+
 #endif
