@@ -25,9 +25,14 @@ ZSHDIR := $(ROOT)/share/zsh/site-functions
 FISHDIR := $(ROOT)/share/fish/vendor_completions.d
 MANDIR := $(ROOT)/share/man/man1
 DOCDIR := $(ROOT)/share/doc/credvault
+# The Secret Service provider's D-Bus activation file and systemd user unit. For a PREFIX
+# under your home, point SYSTEMD_USER_DIR at ~/.config/systemd/user.
+DBUSDIR := $(ROOT)/share/dbus-1/services
+SYSTEMD_USER_DIR ?= $(ROOT)/lib/systemd/user
 # Directories install may create, deepest first, so uninstall can remove the empty ones.
 CREATED_DIRS := $(BASHDIR) $(ROOT)/share/bash-completion $(ZSHDIR) $(ROOT)/share/zsh $(FISHDIR) $(ROOT)/share/fish \
-	$(MANDIR) $(ROOT)/share/man $(DOCDIR) $(ROOT)/share/doc $(ROOT)/share $(BINDIR)
+	$(MANDIR) $(ROOT)/share/man $(DOCDIR) $(ROOT)/share/doc $(DBUSDIR) $(ROOT)/share/dbus-1 $(ROOT)/share \
+	$(SYSTEMD_USER_DIR) $(ROOT)/lib/systemd $(ROOT)/lib $(BINDIR)
 
 ifeq ($(origin BINARY), undefined)
 BINARY = $(shell $(SWIFT) build -c $(CONFIGURATION) --show-bin-path)/credvault
@@ -81,11 +86,18 @@ install: build manual completions
 	install -m 0644 $(STAGE)/credvault.fish "$(FISHDIR)/credvault.fish"
 	install -m 0644 $(STAGE)/credvault.1 "$(MANDIR)/credvault.1"
 	install -m 0644 README.md SECURITY.md docs/FORMAT.md "$(DOCDIR)/"
+	# The provider's start-up files name the installed binary ($(PREFIX)/bin, without DESTDIR).
+	install -d "$(DBUSDIR)" "$(SYSTEMD_USER_DIR)"
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/dbus/org.freedesktop.secrets.credvault.service.in > $(STAGE)/org.freedesktop.secrets.credvault.service
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' packaging/systemd/credvault-secret-service.service.in > $(STAGE)/credvault-secret-service.service
+	install -m 0644 $(STAGE)/org.freedesktop.secrets.credvault.service "$(DBUSDIR)/org.freedesktop.secrets.credvault.service"
+	install -m 0644 $(STAGE)/credvault-secret-service.service "$(SYSTEMD_USER_DIR)/credvault-secret-service.service"
 
 uninstall:
 	rm -f "$(BINDIR)/credvault" "$(BINDIR)/git-credential-credvault" "$(BINDIR)/docker-credential-credvault" \
 		"$(BASHDIR)/credvault" "$(ZSHDIR)/_credvault" "$(FISHDIR)/credvault.fish" "$(MANDIR)/credvault.1" \
-		"$(DOCDIR)/README.md" "$(DOCDIR)/SECURITY.md" "$(DOCDIR)/FORMAT.md"
+		"$(DOCDIR)/README.md" "$(DOCDIR)/SECURITY.md" "$(DOCDIR)/FORMAT.md" \
+		"$(DBUSDIR)/org.freedesktop.secrets.credvault.service" "$(SYSTEMD_USER_DIR)/credvault-secret-service.service"
 	for dir in $(CREATED_DIRS); do if [ -d "$$dir" ]; then rmdir "$$dir" 2>/dev/null || true; fi; done
 
 # A Debian package of the release build under /usr: .build-deb/credvault_<version>_<arch>.deb.
@@ -125,6 +137,8 @@ deb: build
 		'Description: credential store for Linux: Secret Service keyring, hardened file fallback' \
 		' credvault keeps credentials in the freedesktop Secret Service keyring, falls' \
 		' back to a 0600 file (optionally password-protected) and serves the git and' \
-		' docker credential-helper protocols.' > .build-deb/root/DEBIAN/control
+		' docker credential-helper protocols. On a machine without a desktop keyring,' \
+		' `credvault secret-service` serves the Secret Service API itself (a systemd' \
+		' user unit and a D-Bus activation file are included).' > .build-deb/root/DEBIAN/control
 	cd .build-deb/root && find usr -type f | LC_ALL=C sort | xargs md5sum > DEBIAN/md5sums
 	dpkg-deb -Zgzip --root-owner-group --build .build-deb/root .build-deb/credvault_$(DEB_VERSION)_$(DEB_ARCH).deb

@@ -7,7 +7,7 @@ import CredentialVaultTestSupport
 /// real bash, and the man page through `man -l`. The Makefile is given the already built
 /// binary (SwiftPM holds its build lock while tests run, so the test cannot run swift build).
 @Suite("install, completions and man page", .serialized,
-       .enabled(if: Components.present("make", "bash", "man", "dpkg-deb")))
+       .enabled(if: Components.present("make", "bash", "man", "dpkg-deb", "systemd-analyze", "dbus-run-session", "secret-tool")))
 struct InstallTests {
     var binDirectory: String { (CLI.executable as NSString).deletingLastPathComponent }
 
@@ -26,7 +26,8 @@ struct InstallTests {
         let expected = ["bin/credvault", "bin/git-credential-credvault", "bin/docker-credential-credvault",
                         "share/bash-completion/completions/credvault", "share/zsh/site-functions/_credvault",
                         "share/fish/vendor_completions.d/credvault.fish", "share/man/man1/credvault.1",
-                        "share/doc/credvault/README.md", "share/doc/credvault/SECURITY.md", "share/doc/credvault/FORMAT.md"]
+                        "share/doc/credvault/README.md", "share/doc/credvault/SECURITY.md", "share/doc/credvault/FORMAT.md",
+                        "share/dbus-1/services/org.freedesktop.secrets.credvault.service", "lib/systemd/user/credvault-secret-service.service"]
         for path in expected {
             #expect(FileManager.default.fileExists(atPath: prefix.path + "/" + path), "installed: \(path)")
         }
@@ -52,6 +53,8 @@ struct InstallTests {
         for verb in ["git-credential", "docker-credential", "password", "migrate"] {
             #expect(man.stdoutText.contains(verb), "the man page describes \(verb)")
         }
+
+        try activatesInstalledProvider(prefix: prefix.path)
 
         let uninstall = try make(["uninstall", "PREFIX=\(prefix.path)"])
         #expect(uninstall.status == 0, "\(uninstall.stderr)")
@@ -87,6 +90,34 @@ struct InstallTests {
         #expect(Set(try complete(["credvault", "get", "--backend", ""])).isSuperset(of: ["secret-service", "file", "openbao"]))
     }
 
+    /// The installed start-up files of `credvault secret-service` (issue 18): the systemd user
+    /// unit passes `systemd-analyze verify` and names the installed binary; the D-Bus activation
+    /// file, as a bus's only service directory, starts the installed credvault when secret-tool
+    /// asks for org.freedesktop.secrets, and it serves the store.
+    func activatesInstalledProvider(prefix: String) throws {
+        let unit = prefix + "/lib/systemd/user/credvault-secret-service.service"
+        #expect(try String(contentsOfFile: unit, encoding: .utf8).contains("ExecStart=\(prefix)/bin/credvault secret-service\n"))
+        let verify = try ProcessRunner.run("/usr/bin/systemd-analyze", ["verify", "--man=no", unit], environment: ["PATH": "/usr/bin:/bin"], timeout: 30)
+        #expect(verify.status == 0, "systemd-analyze verify: \(verify.stdoutText) \(verify.stderr)")
+        let services = prefix + "/share/dbus-1/services"
+        #expect(try String(contentsOfFile: services + "/org.freedesktop.secrets.credvault.service", encoding: .utf8)
+            .contains("Name=org.freedesktop.secrets\nExec=\(prefix)/bin/credvault secret-service\n"))
+
+        let bus = try KeyringHarness(keyring: false, serviceDirectory: services)
+        defer { bus.shutdown() }
+        let vault = bus.root.path + "/vault", passphrase = bus.root.path + "/passphrase"
+        FileManager.default.createFile(atPath: passphrase, contents: Data("activation passphrase 01".utf8), attributes: [.posixPermissions: 0o600])
+        let made = try ProcessRunner.run(prefix + "/bin/credvault", ["password", "set", "--kdf", "interactive", "--passphrase-file", passphrase],
+                                         environment: bus.environment.merging(["CREDVAULT_HOME": vault, "PATH": "/usr/bin:/bin"]) { $1 })
+        try #require(made.status == 0, "\(made.stderr)")
+        try bus.updateActivationEnvironment(["CREDVAULT_HOME": vault, "CREDVAULT_PASSPHRASE_FILE": passphrase])
+        #expect(try !bus.hasOwner("org.freedesktop.secrets"), "nothing serves the name before a client asks")
+        let store = try bus.secretTool(["store", "--label", "activated", "service", "activation.example", "username", "ann"], input: Array("activated-secret".utf8))
+        #expect(store.status == 0, "the bus started the installed credvault: \(store.stderr)")
+        #expect(try bus.secretTool(["lookup", "service", "activation.example", "username", "ann"]).stdoutText == "activated-secret")
+        #expect(FileManager.default.fileExists(atPath: vault + "/credentials.cvstore"))
+    }
+
     @Test("make deb produces a package with the binary, links, completions and man page")
     func debianPackage() throws {
         let make = try make(["deb"])
@@ -97,7 +128,8 @@ struct InstallTests {
         let contents = try ProcessRunner.run("/usr/bin/dpkg-deb", ["-c", package], environment: ["PATH": "/usr/bin:/bin"])
         #expect(contents.status == 0, "\(contents.stderr)")
         for path in ["./usr/bin/credvault", "./usr/bin/git-credential-credvault -> credvault", "./usr/share/man/man1/credvault.1",
-                     "./usr/share/bash-completion/completions/credvault"] {
+                     "./usr/share/bash-completion/completions/credvault", "./usr/share/dbus-1/services/org.freedesktop.secrets.credvault.service",
+                     "./usr/lib/systemd/user/credvault-secret-service.service"] {
             #expect(contents.stdoutText.contains(path), "the package holds \(path)")
         }
         let control = try ProcessRunner.run("/usr/bin/dpkg-deb", ["-f", package, "Package", "Depends", "Recommends"],

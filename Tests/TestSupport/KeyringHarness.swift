@@ -21,13 +21,14 @@ package final class KeyringHarness: @unchecked Sendable {
     /// `activation` false the bus has no service directories, so nothing can be activated.
     /// With `display` (an X display such as `:5`), services the bus starts (the daemon, and
     /// the `gcr-prompter` it starts for its unlock dialog) see that display.
-    package init(keyring: Bool = true, activation: Bool = true, display: String? = nil) throws {
+    /// With `serviceDirectory`, the bus activates services from that directory only.
+    package init(keyring: Bool = true, activation: Bool = true, display: String? = nil, serviceDirectory: String? = nil) throws {
         root = try TemporaryDirectory()
         for sub in ["home", "run"] {
             try FileManager.default.createDirectory(atPath: "\(root.path)/\(sub)", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         var arguments = ["dbus-run-session"]
-        if !activation {
+        if !activation || serviceDirectory != nil {
             let config = root.path + "/bus.conf"
             try """
             <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
@@ -36,6 +37,7 @@ package final class KeyringHarness: @unchecked Sendable {
               <type>session</type>
               <listen>unix:tmpdir=\(root.path)/run</listen>
               <auth>EXTERNAL</auth>
+            \(serviceDirectory.map { "  <servicedir>\($0)</servicedir>" } ?? "")
               <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
             </busconfig>
             """.write(toFile: config, atomically: true, encoding: .utf8)
@@ -53,13 +55,16 @@ package final class KeyringHarness: @unchecked Sendable {
         ], readiness: .when(poll: 0.01) { _ in FileManager.default.fileExists(atPath: addressFile) },
            log: "/dev/null", newSession: true, timeout: 5)
         address = try String(contentsOfFile: addressFile, encoding: .utf8)
-        if let display {
-            let update = try ProcessRunner.run("/usr/bin/env", ["dbus-update-activation-environment", "DISPLAY=\(display)"],
-                                               environment: environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { $1 },
-                                               timeout: 10)
-            guard update.status == 0 else { throw HarnessError("dbus-update-activation-environment failed: \(update.stderr)") }
-        }
+        if let display { try updateActivationEnvironment(["DISPLAY": display]) }
         if keyring { try startKeyring() }
+    }
+
+    /// Adds `variables` to the environment of the services the bus starts (dbus-update-activation-environment).
+    package func updateActivationEnvironment(_ variables: [String: String]) throws {
+        let update = try ProcessRunner.run("/usr/bin/env", ["dbus-update-activation-environment"] + variables.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" },
+                                           environment: environment.merging(["PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]) { $1 },
+                                           timeout: 10)
+        guard update.status == 0 else { throw HarnessError("dbus-update-activation-environment failed: \(update.stderr)") }
     }
 
     private func startKeyring() throws {
