@@ -219,21 +219,26 @@ struct SecretServiceProviderTests {
                                          environment: harness.environment, timeout: 300)
         try #require(fill.status == 0, "\(fill.stderr)")
         var acknowledged: [String: String] = [:]
+        var killedWhileWriting = 0
         for round in 1...3 {
-            // The writer logs each item the provider acknowledged (secret-tool exited 0).
+            // Four writers at once keep the provider writing nearly all the time; each logs
+            // the items the provider acknowledged (secret-tool exited 0).
             let log = harness.bus.root.path + "/acknowledged-\(round)"
-            let writer = try ServiceProcess("writer-\(round)", ["/bin/sh", "-c", """
-                i=0
-                while true; do
-                  i=$((i+1))
-                  printf 'kill-%s-%s' \(round) $i | secret-tool store --label "kill \(round) $i" test kill round \(round) item $i || exit 0
-                  echo "kill \(round) $i" >> '\(log)'
-                done
-                """], environment: harness.environment, readiness: .when(poll: 0.01) { _ in
-                    ((try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").count ?? 0) >= 5 * round
-                }, timeout: 120)
+            let writers = try (1...4).map { writer in
+                try ServiceProcess("writer-\(round)-\(writer)", ["/bin/sh", "-c", """
+                    i=0
+                    while true; do
+                      i=$((i+1))
+                      printf 'kill-%s-%s' \(round)-\(writer) $i | secret-tool store --label "kill \(round)-\(writer) $i" test kill round \(round)-\(writer) item $i || exit 0
+                      echo "kill \(round)-\(writer) $i" >> '\(log)'
+                    done
+                    """], environment: harness.environment)
+            }
+            _ = try waitUntil(seconds: 120) { ((try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").count ?? 0) >= 8 }
+            // Killed while the provider writes a new version of the store.
+            if writing(harness) { killedWhileWriting += 1 }
             harness.provider?.stop(SIGKILL, grace: 0)
-            _ = try waitUntil(seconds: 20) { !writer.isRunning }
+            for writer in writers { _ = try waitUntil(seconds: 20) { !writer.isRunning } }
             for line in (try String(contentsOfFile: log, encoding: .utf8)).split(separator: "\n") {
                 let parts = line.split(separator: " ")
                 acknowledged[String(line)] = "kill-\(parts[1])-\(parts[2])"
@@ -243,9 +248,27 @@ struct SecretServiceProviderTests {
             for (label, secret) in acknowledged where stored[label] != secret {
                 Issue.record("round \(round): \(label) was acknowledged before the kill but reads \(stored[label] ?? "missing")")
             }
-            #expect(stored.count <= acknowledged.count + round, "at most the write in flight at each kill is there unacknowledged")
+            #expect(stored.count <= acknowledged.count + 4 * round, "at most the writes in flight at each kill are there unacknowledged")
             #expect(try secrets(harness, "base").count == 300, "round \(round): the older items are all there")
         }
+        #expect(killedWhileWriting >= 2, "\(killedWhileWriting) of 3 kills landed while a new version of the store was being written")
         #expect(!FileManager.default.fileExists(atPath: harness.vault + "/credentials.json"))
+    }
+
+    /// Waits until the provider is writing a new version of the store (its temporary file
+    /// exists, or the store shrank, as a writer that truncated it in place would make it);
+    /// true when seen within 10 s.
+    func writing(_ harness: ProviderHarness) -> Bool {
+        func size() -> Int { (try? FileManager.default.attributesOfItem(atPath: harness.store)[.size] as? Int) ?? 0 }
+        var last = size()
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            if let entries = try? FileManager.default.contentsOfDirectory(atPath: harness.vault),
+               entries.contains(where: { $0.hasPrefix(".credentials.cvstore.") }) { return true }
+            let now = size()
+            if now < last { return true }
+            last = now
+        }
+        return false
     }
 }
