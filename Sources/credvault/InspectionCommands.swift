@@ -1,6 +1,7 @@
 import ArgumentParser
 import CredentialVault
 import CredentialVaultAuth
+import SecretServiceBackend
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -113,12 +114,19 @@ struct BackendsCommand: AsyncParsableCommand {
             if context.environment["BAO_ADDR"] != nil || context.environment["VAULT_ADDR"] != nil {
                 server = await OpenBaoBackend(context: context).diagnostics()
             }
+            // When the Secret Service on the bus is credvault's own provider: the store it serves.
+            var provider: (store: String, locked: Bool)?
+            if survey.candidates.contains(where: { $0.name == SecretServiceBackend.name && $0.verdict == .available }) {
+                provider = await SecretServiceBackend(context: context).credvaultProvider()
+            }
             if options.json {
                 var document: [String: JSONValue] = ["backends": survey.candidatesJSON(), "selection": survey.selectionJSON(), "home": survey.homeJSON()]
                 if !server.isEmpty { document["openbao"] = .object(Dictionary(uniqueKeysWithValues: server.map { ($0.name, .string($0.value)) })) }
+                if let provider { document["secret_service_provider"] = .object(["store": .string(provider.store), "locked": .bool(provider.locked)]) }
                 StandardStream.output.write(JSONValue.object(document).serialized() + "\n")
             } else {
-                StandardStream.output.write(survey.candidatesTable() + survey.homeLine + server.map { "\($0.name): \($0.value)\n" }.joined())
+                let providerLine = provider.map { "secret-service: served by `\(options.commandName) secret-service` from \($0.store) (\($0.locked ? "locked" : "unlocked"))\n" } ?? ""
+                StandardStream.output.write(survey.candidatesTable() + survey.homeLine + providerLine + server.map { "\($0.name): \($0.value)\n" }.joined())
             }
             if case .failure(let error) = survey.selection { throw ExitCode(error.code.exitStatus) }
         }

@@ -108,7 +108,10 @@ struct SecretServiceProviderTests {
             #expect(doctor.stdoutText.contains("credvault secret-service (pid \(harness.provider?.pid ?? 0))"), "doctor names the provider: \(doctor.stdoutText)")
             #expect(doctor.stdoutText.contains("secret_service.credvault_store") && doctor.stdoutText.contains(harness.store + " (unlocked)"), "\(doctor.stdoutText)")
             let backends = try harness.cli.run(["backends"], extra: keyring)
-            #expect(backends.status == 0 && backends.stdoutText.contains("secret-service"), "\(backends.stdoutText)")
+            #expect(backends.status == 0 && backends.stdoutText.contains("secret-service: served by `credvault secret-service` from \(harness.store) (unlocked)"),
+                    "\(backends.stdoutText)")
+            let backendsJSON = try JSONParser.parse(try harness.cli.run(["backends", "--json"], extra: keyring).stdout)
+            #expect(backendsJSON["secret_service_provider"] == .object(["store": .string(harness.store), "locked": .bool(false)]), "\(backendsJSON)")
             #expect(try harness.cli.run(["delete", "own.example", "erin"], extra: keyring).status == 0)
             #expect(try harness.secretTool(["lookup", "service", "own.example", "username", "erin"]).status == 1)
         }
