@@ -67,6 +67,35 @@ struct SecretServiceProviderTests {
         }
     }
 
+    @Test("the rest of the API and hostile calls, from two jeepney connections: one collection, aliases, wrong signatures and types, foreign and closed sessions, unknown objects")
+    func apiAndHostileCalls() throws {
+        try withProvider { harness in
+            let checks = try harness.python(["api-checks"])
+            #expect(checks.status == 0, "\(checks.stdoutText) \(checks.stderr) \(harness.log)")
+            #expect(checks.stdoutText.contains("another client's session: error org.freedesktop.Secret.Error.NoSession"), "\(checks.stdoutText)")
+        }
+    }
+
+    @Test("ItemCreated, ItemChanged and ItemDeleted reach a client watching the collection")
+    func changeSignals() throws {
+        try withProvider { harness in
+            let output = harness.bus.root.path + "/signals"
+            let watcher = try ServiceProcess("watcher", ["/usr/bin/python3", Repository.root + "/Tests/support/secret_service_client.py", "watch", "3"],
+                                             environment: harness.environment, readiness: .when(poll: 0.01) { _ in
+                                                 (try? String(contentsOfFile: output, encoding: .utf8))?.hasPrefix("ready") == true
+                                             }, log: output, timeout: 20)
+            defer { watcher.stop(SIGKILL, grace: 0) }
+            #expect(try harness.secretTool(["store", "--label", "watched", "service", "signal.example", "username", "kim"], input: "one").status == 0)
+            #expect(try harness.secretTool(["store", "--label", "watched", "service", "signal.example", "username", "kim"], input: "two").status == 0)
+            #expect(try harness.secretTool(["clear", "service", "signal.example", "username", "kim"]).status == 0)
+            #expect(try waitUntil(seconds: 10) { !watcher.isRunning }, "three signals arrived")
+            let lines = (try String(contentsOfFile: output, encoding: .utf8)).split(separator: "\n").dropFirst()
+            let members = lines.map { $0.split(separator: " ").first.map(String.init) ?? "" }
+            #expect(members == ["ItemCreated", "ItemChanged", "ItemDeleted"], "\(lines)")
+            #expect(Set(lines.map { $0.split(separator: " ").last.map(String.init) ?? "" }).count == 1, "one item throughout: \(lines)")
+        }
+    }
+
     @Test("git-credential-libsecret, built from git's own source and driven by git credential approve/fill/reject, keeps git's item in the provider")
     func gitCredentialLibsecret() throws {
         try withProvider { harness in
