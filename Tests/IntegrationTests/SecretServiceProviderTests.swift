@@ -76,6 +76,31 @@ struct SecretServiceProviderTests {
         }
     }
 
+    @Test("another user: refused by the session bus itself; on a bus misconfigured to let every user in, refused by the provider (AccessDenied) without learning anything",
+          .enabled(if: Components.rootOrRequired && Components.present("setpriv")))
+    func otherUsersRefused() throws {
+        for misconfigured in [false, true] {
+            let harness = try ProviderHarness(allowOtherUsers: misconfigured)
+            defer { harness.shutdown() }
+            try harness.start()
+            #expect(try harness.secretTool(["store", "--label", "x", "service", "neighbour.example", "username", "lee"], input: "lee-secret").status == 0)
+            // nobody (65534), with nothing of root's: asks for every item.
+            let call = try ProcessRunner.run("/usr/bin/setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", "dbus-send",
+                                                                  "--bus=\(harness.bus.address)", "--print-reply", "--dest=org.freedesktop.secrets",
+                                                                  "/org/freedesktop/secrets", "org.freedesktop.Secret.Service.SearchItems",
+                                                                  "dict:string:string:service,neighbour.example"],
+                                             environment: ["PATH": "/usr/bin:/bin", "HOME": "/nonexistent"], timeout: 20)
+            #expect(call.status != 0 && !call.stdoutText.contains("/org/freedesktop/secrets/collection"), "\(call.stdoutText) \(call.stderr)")
+            if misconfigured {
+                #expect(call.stderr.contains("org.freedesktop.DBus.Error.AccessDenied") && call.stderr.contains("only the session bus's own user"),
+                        "the provider refused it: \(call.stderr)")
+                #expect(harness.log.contains("refused a call from"), "\(harness.log)")
+            } else {
+                #expect(!harness.log.contains("refused a call from"), "the bus refused the connection before any call reached the provider: \(call.stderr)")
+            }
+        }
+    }
+
     @Test("ItemCreated, ItemChanged and ItemDeleted reach a client watching the collection")
     func changeSignals() throws {
         try withProvider { harness in

@@ -22,23 +22,27 @@ package final class KeyringHarness: @unchecked Sendable {
     /// With `display` (an X display such as `:5`), services the bus starts (the daemon, and
     /// the `gcr-prompter` it starts for its unlock dialog) see that display.
     /// With `serviceDirectory`, the bus activates services from that directory only.
-    package init(keyring: Bool = true, activation: Bool = true, display: String? = nil, serviceDirectory: String? = nil) throws {
+    /// With `allowOtherUsers`, the bus lets processes of any user connect (`<allow user="*"/>`
+    /// and an abstract socket, which has no file mode: a misconfigured bus), so that the
+    /// provider's own check can be tested.
+    package init(keyring: Bool = true, activation: Bool = true, display: String? = nil, serviceDirectory: String? = nil,
+                 allowOtherUsers: Bool = false) throws {
         root = try TemporaryDirectory()
         for sub in ["home", "run"] {
             try FileManager.default.createDirectory(atPath: "\(root.path)/\(sub)", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
         var arguments = ["dbus-run-session"]
-        if !activation || serviceDirectory != nil {
+        if !activation || serviceDirectory != nil || allowOtherUsers {
             let config = root.path + "/bus.conf"
             try """
             <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
              "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
             <busconfig>
               <type>session</type>
-              <listen>unix:tmpdir=\(root.path)/run</listen>
+              <listen>\(allowOtherUsers ? "unix:abstract=/credvault-test-\(UUID().uuidString)" : "unix:tmpdir=\(root.path)/run")</listen>
               <auth>EXTERNAL</auth>
             \(serviceDirectory.map { "  <servicedir>\($0)</servicedir>" } ?? "")
-              <policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
+              <policy context="default">\(allowOtherUsers ? "<allow user=\"*\"/>" : "")<allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/><allow own="*"/></policy>
             </busconfig>
             """.write(toFile: config, atomically: true, encoding: .utf8)
             arguments += ["--config-file=\(config)"]

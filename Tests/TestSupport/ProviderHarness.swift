@@ -20,8 +20,9 @@ package final class ProviderHarness: @unchecked Sendable {
     /// What a client of this bus gets: HOME, XDG_RUNTIME_DIR, DBUS_SESSION_BUS_ADDRESS, CREDVAULT_HOME, PATH, LANG.
     package var environment: [String: String] { cli.environment }
 
-    package init() throws {
-        bus = try KeyringHarness(keyring: false, activation: false)
+    /// `allowOtherUsers`: see ``KeyringHarness/init(keyring:activation:display:serviceDirectory:allowOtherUsers:)``.
+    package init(allowOtherUsers: Bool = false) throws {
+        bus = try KeyringHarness(keyring: false, activation: false, allowOtherUsers: allowOtherUsers)
         vault = bus.root.path + "/vault"
         passphraseFile = bus.root.path + "/passphrase"
         FileManager.default.createFile(atPath: passphraseFile, contents: Data(Self.passphrase.utf8), attributes: [.posixPermissions: 0o600])
