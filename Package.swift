@@ -28,12 +28,12 @@ let package = Package(
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
-        // The keyring backend's conversation with libsecret (keyring.c), and the Secret Service
-        // provider's D-Bus plumbing (provider.c, GIO) and Diffie-Hellman (dh.c, libgcrypt).
-        // The keyring backend's conversation with libsecret: one C file compiled against the
-        // real headers, exposing a small API of the project's own. It calls libsecret and GLib
-        // only through pointers it fills with dlsym on first use, so nothing links them (the
-        // linker drops the unused -l flags) and runs that never touch the keyring never load GLib.
+        // The keyring's C boundary, compiled against the real headers, each file exposing a small
+        // API of the project's own: the backend's conversation with libsecret (keyring.c), and
+        // the Secret Service provider's D-Bus plumbing (provider.c, GIO) and Diffie-Hellman
+        // (dh.c, libgcrypt). They call those libraries only through pointers filled with dlsym
+        // on first use, so nothing links them (the linker drops the unused -l flags) and runs
+        // that never touch the keyring never load GLib.
         .target(
             name: "CKeyringBoundary",
             path: "Sources/CKeyringBoundary",

@@ -311,10 +311,10 @@ public struct SecretServiceBackend: PromptingBackend {
     }
 
     /// Which program serves the Secret Service: the bus names its process, whose name says.
-    func provider() async -> SecretServiceProvider? {
+    func provider() async -> ServingProgram? {
         guard let pid = try? await call({ try LibSecret.providerPID($0) }) else { return nil }
         let command = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingWhitespaceAndNewlines() ?? ""
-        return SecretServiceProvider(pid: pid, command: command)
+        return ServingProgram(pid: pid, command: command)
     }
 
     /// Runs a search through ``call(timeout:_:)``, again when an item it found was deleted by
@@ -382,7 +382,7 @@ extension SecretServiceBackend: AttributeSearchingBackend {
 }
 
 /// The program that serves the Secret Service on the bus, for advice that fits it.
-struct SecretServiceProvider: Sendable {
+struct ServingProgram: Sendable {
     enum Kind: Sendable { case gnomeKeyring, keePassXC, credvault, other }
     let pid: Int32
     /// The process's name (/proc/PID/comm, at most 15 bytes).
