@@ -3,6 +3,7 @@
 #include <gcrypt.h>
 
 #include "credvault_dh.h"
+#include "library_loading.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -13,9 +14,7 @@
     X(gcry_check_version) X(gcry_control) X(gcry_mpi_new) X(gcry_mpi_snew) X(gcry_mpi_release) X(gcry_mpi_set_ui) \
     X(gcry_mpi_scan) X(gcry_mpi_print) X(gcry_mpi_randomize) X(gcry_mpi_powm) X(gcry_mpi_cmp) X(gcry_mpi_cmp_ui) X(gcry_mpi_sub_ui)
 
-#define CVD_POINTER(name) static __typeof__(name) *p_##name;
-CVD_FUNCTIONS(CVD_POINTER)
-#undef CVD_POINTER
+CVD_FUNCTIONS(CV_POINTER)
 
 static const char *const library = "libgcrypt.so.20";
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -29,29 +28,26 @@ static const char *const prime_hex =
     "EF9519B3CD3A431B302B0A6DF25F14374FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED"
     "EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE65381FFFFFFFFFFFFFFFF";
 
-static void load(void) {
-    void *handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-        snprintf(load_problem, sizeof load_problem, "%s", dlerror());
-        return;
-    }
-#define CVD_RESOLVE(name) \
-    p_##name = (__typeof__(name) *)dlsym(handle, #name); \
-    if (!p_##name) { snprintf(load_problem, sizeof load_problem, "%s has no %s", library, #name); return; }
-    CVD_FUNCTIONS(CVD_RESOLVE)
-#undef CVD_RESOLVE
+static int resolve(void) {
+    char *problem = load_problem;
+    size_t problem_size = sizeof load_problem;
+    void *handle = cv_open_library(library, problem, problem_size);
+    if (!handle) return 0;
+    CVD_FUNCTIONS(CV_RESOLVE)
     // libgcrypt's initialisation, as its manual asks of a program that uses it.
     if (!p_gcry_check_version(NULL)) {
-        snprintf(load_problem, sizeof load_problem, "%s did not initialise", library);
-        return;
+        snprintf(problem, problem_size, "%s did not initialise", library);
+        return 0;
     }
     p_gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
     if (p_gcry_mpi_scan(&prime, GCRYMPI_FMT_HEX, prime_hex, 0, NULL) != 0) {
-        snprintf(load_problem, sizeof load_problem, "the group's prime did not parse");
-        return;
+        snprintf(problem, problem_size, "the group's prime did not parse");
+        return 0;
     }
-    loaded = 1;
+    return 1;
 }
+
+static void load(void) { loaded = resolve(); }
 
 /// Writes `value` big-endian into `out` (CVD_PRIME_BYTES), right-aligned; returns its length unpadded.
 static size_t print_padded(gcry_mpi_t value, uint8_t out[CVD_PRIME_BYTES], int pad) {

@@ -9,6 +9,7 @@
 #include <libsecret/secret.h>
 
 #include "credvault_keyring.h"
+#include "library_loading.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -36,9 +37,7 @@
     X(g_main_context_push_thread_default) X(g_main_context_pop_thread_default) X(g_main_context_iteration) \
     X(g_main_context_unref) X(g_bus_get_sync) X(g_variant_lookup) X(secret_service_encode_dbus_secret) X(g_variant_get_child_value)
 
-#define CVK_POINTER(name) static __typeof__(name) *p_##name;
-CVK_FUNCTIONS(CVK_POINTER)
-#undef CVK_POINTER
+CVK_FUNCTIONS(CV_POINTER)
 
 /// The library's soname (Debian's libsecret-1-0).
 static const char *const library = "libsecret-1.so.0";
@@ -46,19 +45,16 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int loaded;
 static char problem_text[512];
 
-static void load(void) {
-    void *handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-        snprintf(problem_text, sizeof problem_text, "%s", dlerror());
-        return;
-    }
-#define CVK_RESOLVE(name) \
-    p_##name = (__typeof__(name) *)dlsym(handle, #name); \
-    if (!p_##name) { snprintf(problem_text, sizeof problem_text, "%s has no %s", library, #name); return; }
-    CVK_FUNCTIONS(CVK_RESOLVE)
-#undef CVK_RESOLVE
-    loaded = 1;
+static int resolve(void) {
+    char *problem = problem_text;
+    size_t problem_size = sizeof problem_text;
+    void *handle = cv_open_library(library, problem, problem_size);
+    if (!handle) return 0;
+    CVK_FUNCTIONS(CV_RESOLVE)
+    return 1;
 }
+
+static void load(void) { loaded = resolve(); }
 
 int cvk_load(const char **problem) {
     pthread_once(&once, load);

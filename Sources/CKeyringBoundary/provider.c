@@ -11,6 +11,7 @@
 #include <gio/gio.h>
 
 #include "credvault_provider.h"
+#include "library_loading.h"
 
 #include <dlfcn.h>
 #include <pthread.h>
@@ -37,9 +38,7 @@
     X(g_variant_builder_open) X(g_variant_builder_close) X(g_variant_builder_end) X(g_variant_builder_unref) \
     X(g_ptr_array_new_with_free_func) X(g_ptr_array_add) X(g_ptr_array_unref)
 
-#define CVP_POINTER(name) static __typeof__(name) *p_##name;
-CVP_FUNCTIONS(CVP_POINTER)
-#undef CVP_POINTER
+CVP_FUNCTIONS(CV_POINTER)
 
 /// Debian's libglib2.0-0 (GIO, with GLib and GObject as its dependencies).
 static const char *const library = "libgio-2.0.so.0";
@@ -47,19 +46,16 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int loaded;
 static char load_problem[512];
 
-static void load(void) {
-    void *handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
-    if (!handle) {
-        snprintf(load_problem, sizeof load_problem, "%s", dlerror());
-        return;
-    }
-#define CVP_RESOLVE(name) \
-    p_##name = (__typeof__(name) *)dlsym(handle, #name); \
-    if (!p_##name) { snprintf(load_problem, sizeof load_problem, "%s has no %s", library, #name); return; }
-    CVP_FUNCTIONS(CVP_RESOLVE)
-#undef CVP_RESOLVE
-    loaded = 1;
+static int resolve(void) {
+    char *problem = load_problem;
+    size_t problem_size = sizeof load_problem;
+    void *handle = cv_open_library(library, problem, problem_size);
+    if (!handle) return 0;
+    CVP_FUNCTIONS(CV_RESOLVE)
+    return 1;
 }
+
+static void load(void) { loaded = resolve(); }
 
 // MARK: - The methods served
 
