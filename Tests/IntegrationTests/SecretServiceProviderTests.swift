@@ -124,17 +124,7 @@ struct SecretServiceProviderTests {
     @Test("git-credential-libsecret, built from git's own source and driven by git credential approve/fill/reject, keeps git's item in the provider")
     func gitCredentialLibsecret() throws {
         try withProvider { harness in
-            let helper = harness.bus.root.path + "/git-credential-libsecret"
-            let source = "/usr/share/doc/git/contrib/credential/libsecret/git-credential-libsecret.c"
-            let build = try ProcessRunner.shell("gcc -O1 -o '\(helper)' '\(source)' $(pkg-config --cflags --libs libsecret-1 glib-2.0)")
-            try #require(build.status == 0, "building git-credential-libsecret: \(build.stderr)")
-            var environment = harness.environment
-            environment["GIT_TERMINAL_PROMPT"] = "0"
-            environment["GIT_CONFIG_NOSYSTEM"] = "1"
-            func git(_ verb: String, _ input: String) throws -> ProcessOutput {
-                try ProcessRunner.run("/usr/bin/git", ["-c", "credential.helper=", "-c", "credential.helper=\(helper)", "credential", verb],
-                                      environment: environment, input: Array(input.utf8), timeout: 30)
-            }
+            let git = harness.gitCredential
             let password = "git-token-\(UUID().uuidString)"
             let approve = try git("approve", "protocol=https\nhost=git.example\nusername=ivy\npassword=\(password)\n\n")
             #expect(approve.status == 0, "\(approve.stderr) \(harness.log)")
@@ -171,13 +161,14 @@ struct SecretServiceProviderTests {
         }
     }
 
-    @Test("a locked provider makes secret-tool, Python keyring and credvault fail within 3 s; `credvault unlock` unlocks it while it runs, `credvault lock` locks it again")
+    @Test("a locked provider makes secret-tool, Python keyring, git-credential-libsecret and credvault fail within 3 s; `credvault unlock` unlocks it while it runs, `credvault lock` locks it again")
     func lockedProvider() throws {
         let harness = try ProviderHarness()
         defer { harness.shutdown() }
         // Items written while unlocked, then a provider that starts locked.
         try harness.start(unlocked: true)
         #expect(try harness.secretTool(["store", "--label", "x", "service", "locked.example", "username", "frank"], input: "frank-secret").status == 0)
+        #expect(try harness.gitCredential("approve", "protocol=https\nhost=locked.example\nusername=frank\npassword=git-frank\n\n").status == 0)
         harness.provider?.stop(SIGTERM, grace: 5)
         try harness.start(unlocked: false)
         #expect(harness.log.contains("locked until `credvault unlock`"), "\(harness.log)")
@@ -191,6 +182,8 @@ struct SecretServiceProviderTests {
             #expect(python.status == 3 && python.stderr.contains("KeyringLocked") && pythonSeconds < 3, "\(when): keyring \(python.status) in \(pythonSeconds) s: \(python.stderr)")
             let (own, ownSeconds) = try timed { try harness.cli.run(["get", "locked.example", "frank"], extra: ["CREDVAULT_BACKEND": "secret-service"]) }
             #expect(own.status != 0 && own.stdout.isEmpty && ownSeconds < 3, "\(when): credvault get \(own.status) in \(ownSeconds) s: \(own.stderr)")
+            let (git, gitSeconds) = try timed { try harness.gitCredential("fill", "protocol=https\nhost=locked.example\nusername=frank\n\n") }
+            #expect(git.status != 0 && !git.stdoutText.contains("password=") && gitSeconds < 3, "\(when): git credential fill \(git.status) in \(gitSeconds) s: \(git.stderr)")
         }
         try expectAllFail("started locked")
 
@@ -204,12 +197,27 @@ struct SecretServiceProviderTests {
         #expect(unlock.stderr.contains("the key was not cached for other commands"), "\(unlock.stderr)")
         #expect(try harness.secretTool(["lookup", "service", "locked.example", "username", "frank"]).stdoutText == "frank-secret", "\(harness.log)")
         #expect(try harness.python(["keyring-get", "locked.example", "frank"]).stdoutText == "frank-secret")
+        #expect(try harness.gitCredential("fill", "protocol=https\nhost=locked.example\nusername=frank\n\n").stdoutText.contains("password=git-frank\n"))
 
         let lock = try harness.cli.run(["lock", "--json"])
         let locked = try JSONParser.parse(lock.stdout)["provider_locked"]
         #expect(lock.status == 0 && locked == .bool(true), "\(lock.stdoutText) \(lock.stderr)")
         try expectAllFail("after credvault lock")
         #expect(harness.provider?.isRunning == true)
+    }
+
+    @Test("unlocked at start from a systemd credential (CREDENTIALS_DIRECTORY/credvault.passphrase, as LoadCredentialEncrypted= provides it)")
+    func systemdCredential() throws {
+        let harness = try ProviderHarness()
+        defer { harness.shutdown() }
+        let credentials = harness.bus.root.path + "/credentials"
+        try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        FileManager.default.createFile(atPath: credentials + "/credvault.passphrase", contents: Data(ProviderHarness.passphrase.utf8),
+                                       attributes: [.posixPermissions: 0o400])
+        try harness.start(unlocked: false, environment: ["CREDENTIALS_DIRECTORY": credentials])
+        #expect(harness.log.contains("unlocked from systemd credential \(credentials)/credvault.passphrase"), "\(harness.log)")
+        #expect(try harness.secretTool(["store", "--label", "x", "service", "unit.example", "username", "mo"], input: "unit-secret").status == 0)
+        #expect(try harness.secretTool(["lookup", "service", "unit.example", "username", "mo"]).stdoutText == "unit-secret")
     }
 
     @Test("a second provider is refused while one serves, naming it; --replace takes the name over and the first stops; a restart keeps every item")

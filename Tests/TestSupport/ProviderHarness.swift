@@ -34,8 +34,8 @@ package final class ProviderHarness: @unchecked Sendable {
     /// Starts the provider and waits until it owns org.freedesktop.secrets. `unlocked`: with
     /// CREDVAULT_PASSPHRASE_FILE, else it starts locked.
     @discardableResult
-    package func start(unlocked: Bool = true, arguments: [String] = [], waitForName: Bool = true) throws -> ServiceProcess {
-        var environment = cli.environment
+    package func start(unlocked: Bool = true, arguments: [String] = [], environment extra: [String: String] = [:], waitForName: Bool = true) throws -> ServiceProcess {
+        var environment = cli.environment.merging(extra) { $1 }
         if unlocked { environment["CREDVAULT_PASSPHRASE_FILE"] = passphraseFile }
         let started = try ServiceProcess("credvault-secret-service", [CLI.executable, "secret-service"] + arguments, environment: environment,
                                          readiness: waitForName ? .when(poll: 0.01) { [bus] _ in try bus.hasOwner("org.freedesktop.secrets") } : .started,
@@ -53,6 +53,25 @@ package final class ProviderHarness: @unchecked Sendable {
     package func python(_ arguments: [String]) throws -> ProcessOutput {
         try ProcessRunner.run("/usr/bin/python3", [Repository.root + "/Tests/support/secret_service_client.py"] + arguments,
                               environment: environment, timeout: 30)
+    }
+
+    /// git-credential-libsecret, compiled from the source Debian's git ships (once per harness).
+    package func gitCredentialLibsecret() throws -> String {
+        let helper = bus.root.path + "/git-credential-libsecret"
+        if FileManager.default.isExecutableFile(atPath: helper) { return helper }
+        let source = "/usr/share/doc/git/contrib/credential/libsecret/git-credential-libsecret.c"
+        let build = try ProcessRunner.shell("gcc -O1 -o '\(helper)' '\(source)' $(pkg-config --cflags --libs libsecret-1 glib-2.0)")
+        guard build.status == 0 else { throw HarnessError("building git-credential-libsecret: \(build.stderr)") }
+        return helper
+    }
+
+    /// `git credential VERB` with git-credential-libsecret as the only helper, on this bus.
+    package func gitCredential(_ verb: String, _ input: String) throws -> ProcessOutput {
+        var environment = self.environment
+        environment["GIT_TERMINAL_PROMPT"] = "0"
+        environment["GIT_CONFIG_NOSYSTEM"] = "1"
+        return try ProcessRunner.run("/usr/bin/git", ["-c", "credential.helper=", "-c", "credential.helper=\(try gitCredentialLibsecret())", "credential", verb],
+                                     environment: environment, input: Array(input.utf8), timeout: 30)
     }
 
     /// The provider's log so far.
