@@ -212,6 +212,10 @@ public final class SecretServiceProvider {
                 guard input.type == "ay" else { throw BusFailure.invalidArgs("the dh-ietf1024 input is the client's public value, an ay") }
                 do {
                     (session, output) = try TransferAlgorithm.agree(clientPublic: input.bytes)
+                } catch let error as CredentialVaultError where error.code == .unavailable {
+                    // NotSupported: clients (libsecret, SecretStorage) then ask for `plain`.
+                    log(error.message)
+                    throw BusFailure(name: BusError.notSupported, message: error.message)
                 } catch let error as CredentialVaultError {
                     throw BusFailure.invalidArgs(error.message)
                 }
@@ -373,12 +377,21 @@ public final class SecretServiceProvider {
         return TransferredSecret(session: sessionPath, parameters: parameters, value: value, contentType: item.contentType)
     }
 
+    /// The largest secret a client may store: 16 MiB, as `credvault set` takes.
+    static let maximumSecretSize = 16 << 20
+
     private func open(_ sent: TransferredSecret, session: TransferAlgorithm) throws -> SecretBytes {
+        // Checked before decrypting (at most one AES block of padding more) and after.
+        let tooLarge = BusFailure.invalidArgs("the secret is larger than the \(Self.maximumSecretSize >> 20) MiB this keyring keeps")
+        guard sent.value.count <= Self.maximumSecretSize + 16 else { throw tooLarge }
+        let secret: SecretBytes
         do {
-            return try session.open(parameters: sent.parameters, value: sent.value)
+            secret = try session.open(parameters: sent.parameters, value: sent.value)
         } catch let error as CredentialVaultError {
             throw BusFailure.invalidArgs(error.message)
         }
+        guard secret.count <= Self.maximumSecretSize else { throw tooLarge }
+        return secret
     }
 
     private func emitItemSignal(_ member: String, _ itemPath: String) {

@@ -9,10 +9,11 @@ import Foundation
 #endif
 
 /// How secrets cross the bus in one client's session (the Secret Service specification,
-/// "Transfer of Secrets"): `plain`, or `dh-ietf1024-sha256-aes128-cbc-pkcs7`: a Diffie-Hellman
-/// agreement in the 1024-bit MODP group of RFC 2409 (generator 2; credvault_dh.h), HKDF-SHA256 of the shared
-/// value (left-padded to 128 bytes) with no salt and no info giving a 16-byte key, then
-/// AES-128-CBC with PKCS#7 padding and a fresh 16-byte IV per secret.
+/// "Transfer of Secrets"): `plain`, or `dh-ietf1024-sha256-aes128-cbc-pkcs7`: a
+/// Diffie-Hellman agreement in the 1024-bit MODP group of RFC 2409 (generator 2;
+/// credvault_dh.h), HKDF-SHA256 of the shared value (left-padded to 128 bytes) with no salt
+/// and no info giving a 16-byte key, then AES-128-CBC with PKCS#7 padding and a fresh 16-byte
+/// IV per secret.
 enum TransferAlgorithm: Sendable {
     case plain
     case aes(SymmetricKey)

@@ -220,6 +220,21 @@ struct SecretServiceProviderTests {
         #expect(try harness.secretTool(["lookup", "service", "unit.example", "username", "mo"]).stdoutText == "unit-secret")
     }
 
+    @Test("without libgcrypt the provider declines the dh-ietf1024 session (NotSupported), and secret-tool and Python keyring go on with plain")
+    func withoutLibgcrypt() throws {
+        let harness = try ProviderHarness()
+        defer { harness.shutdown() }
+        // The dynamic linker finds this unloadable libgcrypt.so.20 first (LD_LIBRARY_PATH).
+        let libraries = harness.bus.root.path + "/no-libgcrypt"
+        try FileManager.default.createDirectory(atPath: libraries, withIntermediateDirectories: false)
+        FileManager.default.createFile(atPath: libraries + "/libgcrypt.so.20", contents: Data("not a library".utf8))
+        try harness.start(environment: ["LD_LIBRARY_PATH": libraries])
+        #expect(try harness.secretTool(["store", "--label", "x", "service", "plain.example", "username", "ned"], input: "plain-only").status == 0, "\(harness.log)")
+        #expect(try harness.secretTool(["lookup", "service", "plain.example", "username", "ned"]).stdoutText == "plain-only")
+        #expect(try harness.python(["keyring-get", "plain.example", "ned"]).stdoutText == "plain-only")
+        #expect(harness.log.contains("libgcrypt, which the dh-ietf1024 session needs, could not be loaded"), "\(harness.log)")
+    }
+
     @Test("a second provider is refused while one serves, naming it; --replace takes the name over and the first stops; a restart keeps every item")
     func replaceAndRestart() throws {
         let harness = try ProviderHarness()

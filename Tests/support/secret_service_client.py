@@ -144,6 +144,9 @@ def api_checks():
     check("CreateItem", made, ("ok",))
     item = made[1][0] if made[0] == "ok" else "/"
     check("another client's session", call(second, service, "GetSecrets", "aoo", ([item], session)), ("error", "org.freedesktop.Secret.Error.NoSession"))
+    check("secret over 16 MiB", call(first, collection, "CreateItem", "a{sv}(oayays)b",
+                                     (properties, (session, b"", b"x" * (16 * 1024 * 1024 + 1), "text/plain"), True)),
+          ("error", "org.freedesktop.DBus.Error.InvalidArgs"))
     check("label of wrong type", call(first, collection, "CreateItem", "a{sv}(oayays)b",
                                       ({"org.freedesktop.Secret.Item.Label": ("u", 7)}, (session, b"", b"x", "text/plain"), True)),
           ("error", "org.freedesktop.DBus.Error.InvalidArgs"))
